@@ -1,0 +1,43 @@
+"""Errors and problems. Only the CLI and web layers turn these into user-facing output."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding of validation: where, how bad, and a message that says what to do."""
+
+    path: str
+    line: int
+    severity: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.severity}: {self.message}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class KbError(Exception):
+    """A failure the user can fix; the message says how."""
+
+
+class ValidationFailed(KbError):
+    """Raised by build when validation found errors; carries the problems."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        errors = sum(1 for p in problems if p.severity == ERROR)
+        super().__init__(f"validation failed with {errors} error(s); the previous build is unchanged")
+
+
+class UnknownIdError(KbError):
+    """An id, key or name that does not exist; the message lists valid choices."""

@@ -1,0 +1,60 @@
+"""Every front-matter key, declared once as data: the validator, docs and web read this table."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+PERIOD = re.compile(r"^(\d{4})(?:(-)(\d{4})?)?$")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    kind: str  # slug | text | terms | countries | period | mapping | date | evidence | choice | strings
+    required: bool = False
+    vocabulary: str | None = None
+    help: str = ""
+
+
+CASE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("id", "slug", True, help="Stable identifier [a-z0-9][a-z0-9-]*, unique; the file name should equal it."),
+    FieldSpec("title", "text", True, help="Title of the case study."),
+    FieldSpec("summary", "text", True, help="One to three sentences of plain text."),
+    FieldSpec("themes", "terms", True, "themes", "One or more of the six MDLE themes."),
+    FieldSpec("concepts", "terms", False, "concepts", "Concepts of the modernised approach the case illustrates."),
+    FieldSpec("country", "countries", True, help="ISO 3166-1 alpha-2 code, or a list of them (NO is Norway)."),
+    FieldSpec("locality", "text", False, help="City, region or district."),
+    FieldSpec("period", "period", True, help='"YYYY", "YYYY-YYYY" or "YYYY-" (ongoing); quote it.'),
+    FieldSpec("market_levels", "terms", False, "market_levels", "Levels of the drug market concerned."),
+    FieldSpec("indicators", "indicators", False, help="Mapping with lists `traditional` and `harm`."),
+    FieldSpec("tags", "strings", False, help="Free tags."),
+    FieldSpec("status", "choice", False, "statuses", "draft or published (default published)."),
+    FieldSpec("updated", "date", False, help="ISO date of the last substantive update (YYYY-MM-DD)."),
+    FieldSpec("authors", "strings", False, help="Authors of the case study, 'Family, Given'."),
+    FieldSpec("former_ids", "slugs", False, help="Earlier ids of this case; reviews follow the case."),
+    FieldSpec("evidence", "evidence", False, help="Evidence items: claims with outcome, direction, design."),
+)
+
+EVIDENCE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("id", "slug", True, help="Slug, unique within the case; stable."),
+    FieldSpec("claim", "text", True, help="The claim, in plain text."),
+    FieldSpec("cite", "cite", True, help='Citations in body syntax, e.g. "[@key, p. 12; @other]".'),
+    FieldSpec("outcome", "choice", True, "indicators", "An indicator from the traditional or harm list."),
+    FieldSpec("direction", "choice", True, "directions", "improved, worsened, mixed, no-change or unclear."),
+    FieldSpec("design", "choice", True, "designs", "Study design behind the claim."),
+    FieldSpec("strength", "strength", False, help="Maryland Scientific Methods Scale, integer 1-5."),
+)
+
+INDICATOR_GROUPS = {"traditional": "indicators_traditional", "harm": "indicators_harm"}
+
+
+def parse_period(value: str) -> tuple[int, int | None] | None:
+    """'2003' -> (2003, 2003); '2003-2005' -> (2003, 2005); '2003-' -> (2003, None)."""
+    match = PERIOD.match(value or "")
+    if not match:
+        return None
+    start = int(match.group(1))
+    if match.group(2) is None:
+        return start, start
+    return start, int(match.group(3)) if match.group(3) else None

@@ -1,0 +1,116 @@
+"""YAML front matter codec: text -> (mapping, key lines, body), keeping strings as strings.
+
+`yaml.safe_load` turns `NO` into False, `1.10` into 1.1 and dates into `datetime.date`; our loader
+drops the bool, int, float and timestamp implicit resolvers so that every scalar stays the string
+it is written as. Line numbers of keys are kept so that every problem can name its line.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DROPPED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+            "tag:yaml.org,2002:timestamp"}
+
+
+class StringLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader whose plain scalars are strings (and `null`/`~`/empty are None)."""
+
+
+StringLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class FrontMatterError(ValueError):
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class Document:
+    data: dict
+    lines: dict[tuple, int] = field(default_factory=dict)
+    body: str = ""
+    body_line: int = 1
+    duplicate_keys: list[tuple[int, str]] = field(default_factory=list)
+
+    def line(self, *path, default: int | None = None) -> int:
+        """Line of the deepest known prefix of `path` (a key, or a list index)."""
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return default if default is not None else 2
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (a byte-order mark is accepted); the error names the line of the first bad byte."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FrontMatterError(line, f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+                                     "save the file as UTF-8") from None
+
+
+def split(text: str) -> tuple[str, str, int]:
+    """(yaml text, body, line of the body's first line). The YAML starts on line 2."""
+    if not text.strip():
+        raise FrontMatterError(1, "the file is empty; a case study starts with a '---' front-matter block")
+    lines = text.splitlines(keepends=True)
+    if lines[0].rstrip() != "---":
+        raise FrontMatterError(1, "front matter missing: the first line must be '---', followed by "
+                                  "YAML keys and a closing '---'")
+    for number, line in enumerate(lines[1:], start=2):
+        if line.rstrip() in ("---", "..."):
+            return "".join(lines[1:number - 1]), "".join(lines[number:]), number + 1
+    raise FrontMatterError(1, "front matter is not closed: add a '---' line after the YAML keys")
+
+
+def _walk(node, path: tuple, offset: int, doc: Document) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + offset
+            if key in seen:
+                doc.duplicate_keys.append((line, ".".join(map(str, path + (key,)))))
+            seen.add(key)
+            doc.lines[path + (key,)] = line
+            _walk(value_node, path + (key,), offset, doc)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            doc.lines[path + (index,)] = item.start_mark.line + offset
+            _walk(item, path + (index,), offset, doc)
+
+
+def parse(text: str) -> Document:
+    """Parse a whole case-study file. Raises FrontMatterError with the file line of the problem."""
+    yaml_text, body, body_line = split(text)
+    offset = 2  # YAML line 0 is file line 2
+    loader = StringLoader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + offset if mark else offset
+        problem = exc.problem or str(exc)
+        raise FrontMatterError(line, f"YAML syntax error: {problem}"
+                                     f"{' ' + exc.context if exc.context else ''}; "
+                                     "check indentation, colons and quotes on this line") from None
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(offset, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise FrontMatterError(offset, f"front matter must be a mapping of keys (id: ..., title: ...), not {kind}")
+    doc = Document(data=data, body=body, body_line=body_line)
+    _walk(node, (), offset, doc)
+    return doc

@@ -1,0 +1,112 @@
+"""Reads a knowledge-base root: case-study files and the bibliography, into a Collection.
+
+Per-file parsing is pure (bytes in, Case and problems out) so a build can reuse the result of
+any file whose content hash has not changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import frontmatter
+from .bibliography import parse_bibliography
+from .checks import case_from_document
+from .errors import ERROR, KbError, Problem
+from .model import Case, Source
+from .vocabulary import Vocabulary, load_vocabulary
+
+CASES_DIR = "case_studies"
+BIB_FILE = "bibliography.bib"
+PARSER_VERSION = "1"  # bump when parsing or per-file checks change, to invalidate build caches
+
+
+@dataclass
+class ParsedFile:
+    path: str
+    sha256: str
+    case: Case | None
+    problems: list[Problem]
+
+
+@dataclass
+class Collection:
+    root: Path
+    vocab: Vocabulary
+    files: list[ParsedFile] = field(default_factory=list)
+    sources: dict[str, Source] = field(default_factory=dict)
+    bib_sha256: str = ""
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def cases(self) -> list[Case]:
+        return [f.case for f in self.files if f.case is not None]
+
+    def all_problems(self) -> list[Problem]:
+        found = [p for f in self.files for p in f.problems] + self.problems
+        return sorted(set(found), key=lambda p: (p.path, p.line, p.severity, p.message))
+
+    def has_errors(self) -> bool:
+        return any(p.severity == ERROR for p in self.all_problems())
+
+
+def case_paths(root: Path) -> list[Path]:
+    base = root / CASES_DIR
+    if not base.is_dir():
+        raise KbError(f"{base}: no case_studies folder here; run kb in a knowledge-base root or pass --root DIR")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found += [Path(dirpath) / name for name in sorted(filenames) if name.endswith(".md") and not name.startswith(".")]
+    return found
+
+
+def parse_case_bytes(raw: bytes, path: str, vocab: Vocabulary, sha256: str = "") -> ParsedFile:
+    try:
+        doc = frontmatter.parse(frontmatter.decode(raw))
+    except frontmatter.FrontMatterError as exc:
+        return ParsedFile(path, sha256, None, [Problem(path, exc.line, ERROR, "front-matter", exc.message)])
+    case, problems = case_from_document(doc, path, vocab)
+    case.sha256 = sha256
+    return ParsedFile(path, sha256, case, problems)
+
+
+def file_hash(raw: bytes, vocab: Vocabulary) -> str:
+    digest = hashlib.sha256(raw)
+    digest.update(PARSER_VERSION.encode() + vocab.fingerprint().encode())
+    return digest.hexdigest()
+
+
+def load_collection(root: Path, *, cached: dict[str, ParsedFile] | None = None,
+                    progress: Callable[[Iterable], Iterable] = lambda it: it) -> Collection:
+    """Read and check every file under root. `cached` maps path -> ParsedFile of an earlier build."""
+    from .validate import collection_checks
+
+    root = root.resolve()
+    vocab = load_vocabulary(root)
+    collection = Collection(root=root, vocab=vocab)
+    cached = cached or {}
+    for path in progress(case_paths(root)):
+        rel = path.relative_to(root).as_posix()
+        raw = path.read_bytes()
+        sha = file_hash(raw, vocab)
+        hit = cached.get(rel)
+        collection.files.append(hit if hit and hit.sha256 == sha else parse_case_bytes(raw, rel, vocab, sha))
+    bib_path = root / BIB_FILE
+    if bib_path.exists():
+        raw = bib_path.read_bytes()
+        collection.bib_sha256 = hashlib.sha256(raw).hexdigest()
+        try:
+            text = frontmatter.decode(raw)
+        except frontmatter.FrontMatterError as exc:
+            collection.problems.append(Problem(BIB_FILE, exc.line, ERROR, "bib-encoding", exc.message))
+        else:
+            collection.sources, bib_problems = parse_bibliography(text, BIB_FILE)
+            collection.problems += bib_problems
+    else:
+        collection.problems.append(Problem(BIB_FILE, 1, ERROR, "bib-missing",
+                                           f"{BIB_FILE} is missing; create it (it may be empty) at the root"))
+    collection.problems += collection_checks(collection)
+    return collection

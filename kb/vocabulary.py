@@ -1,0 +1,85 @@
+"""The controlled vocabulary: shipped defaults plus an optional per-root extension file."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from .errors import KbError
+
+KINDS = (
+    "themes", "concepts", "market_levels", "indicators_traditional", "indicators_harm",
+    "directions", "designs", "statuses",
+)
+EXTENSION_FILE = "vocabulary.yaml"
+
+
+@dataclass(frozen=True)
+class Term:
+    name: str
+    label: str
+    help: str = ""
+    report: str | None = None
+
+
+@dataclass
+class Vocabulary:
+    kinds: dict[str, dict[str, Term]] = field(default_factory=dict)
+
+    def terms(self, kind: str) -> dict[str, Term]:
+        return self.kinds[kind]
+
+    def indicators(self) -> dict[str, Term]:
+        return {**self.kinds["indicators_traditional"], **self.kinds["indicators_harm"]}
+
+    def suggest(self, kind_terms: dict[str, Term] | list[str], value: str) -> str | None:
+        names = list(kind_terms)
+        matches = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+        return matches[0] if matches else None
+
+    def fingerprint(self) -> str:
+        return repr(sorted((k, sorted(v)) for k, v in self.kinds.items()))
+
+
+def _terms_from(data: dict, source: str) -> dict[str, dict[str, Term]]:
+    if not isinstance(data, dict):
+        raise KbError(f"{source}: the vocabulary must be a mapping of kinds ({', '.join(KINDS)})")
+    kinds: dict[str, dict[str, Term]] = {}
+    for kind, terms in data.items():
+        if kind not in KINDS:
+            raise KbError(f"{source}: unknown vocabulary kind {kind!r}; use one of: {', '.join(KINDS)}")
+        if not isinstance(terms, dict):
+            raise KbError(f"{source}: {kind} must map each term to its label and help")
+        kinds[kind] = {}
+        for name, spec in terms.items():
+            spec = spec if isinstance(spec, dict) else {}
+            kinds[kind][str(name)] = Term(str(name), str(spec.get("label", name)),
+                                          str(spec.get("help", "")), spec.get("report"))
+    return kinds
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    text = resources.files("kb").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
+    return Vocabulary(_terms_from(yaml.safe_load(text), "kb/vocabulary.yaml"))
+
+
+def load_vocabulary(root: Path) -> Vocabulary:
+    """Defaults, extended (never replaced) by `<root>/vocabulary.yaml` when present."""
+    base = default_vocabulary()
+    path = root / EXTENSION_FILE
+    if not path.exists():
+        return base
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise KbError(f"{path}: cannot read the vocabulary extension: {exc}") from exc
+    extra = _terms_from(data, str(path))
+    merged = {kind: dict(terms) for kind, terms in base.kinds.items()}
+    for kind, terms in extra.items():
+        merged[kind].update(terms)
+    return Vocabulary(merged)
