@@ -82,8 +82,8 @@ _latex = LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
 @lru_cache(maxsize=65536)
 def decode_latex(value: str) -> str:
     """Display text of a BibTeX value: `M{\\"u}ller` -> `Müller`, braces dropped."""
-    if not any(ch in value for ch in "\\{}$~"):
-        return value
+    if not any(ch in value for ch in "\\$~"):
+        return " ".join(value.replace("{", "").replace("}", "").replace("---", "\u2014").replace("--", "\u2013").split())
     try:
         return " ".join(_latex.latex_to_text(value).split())
     except Exception:  # pylatexenc is lenient, but a display string must never fail a page

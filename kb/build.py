@@ -1,0 +1,187 @@
+"""`kb build`: validate, then write the database and the search index, atomically and incrementally.
+
+Order of work: read files (reusing the parsed form of every file whose content hash is unchanged),
+validate, write a new index generation beside the current one, then write the database in one
+transaction whose last act is to name the new generation current. A crash at any point leaves the
+previous build complete: the database still names the previous generation, which is still on disk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+
+from . import search, storage
+from .documents import case_rows, facets_of, index_doc, source_row
+from .errors import KbError, Problem, ValidationFailed
+from .loader import Collection, ParsedFile, load_collection
+from .model import Case
+
+INDEX_DIR = "index"
+FULL_REINDEX_SHARE = 0.3  # past this share of changed cases, a fresh index beats an incremental one
+
+
+@dataclass
+class BuildReport:
+    cases: int = 0
+    sources: int = 0
+    parsed: int = 0
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    reindexed: int = 0
+    full_index: bool = False
+    generation: str = ""
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def noop(self) -> bool:
+        return not self.changed and not self.removed and not self.reindexed
+
+
+def data_dir_for(root: Path, data: Path | str | None = None) -> Path:
+    chosen = data or os.environ.get("KB_DATA_DIR")
+    return Path(chosen).resolve() if chosen else (root.resolve() / ".kb")
+
+
+def open_engine(data_dir: Path) -> Engine:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = storage.make_engine(storage.database_url(data_dir))
+    storage.upgrade(engine)
+    return engine
+
+
+@contextmanager
+def build_lock(data_dir: Path):
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "build.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise KbError(f"another kb build is running on {data_dir}; wait for it to finish") from None
+        yield
+
+
+def _cached_files(engine: Engine) -> dict[str, ParsedFile]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(storage.files.c.path, storage.files.c.sha256, storage.files.c.parsed)).all()
+    cached = {}
+    for path, sha, parsed in rows:
+        case = Case.from_dict(parsed["case"]) if parsed.get("case") else None
+        problems = [Problem(**p) for p in parsed.get("problems", [])]
+        cached[path] = ParsedFile(path, sha, case, problems)
+    return cached
+
+
+def _file_row(parsed: ParsedFile) -> dict:
+    case = None
+    if parsed.case is not None:
+        case = parsed.case.to_dict()
+        case["body"] = ""
+    return {"path": parsed.path, "sha256": parsed.sha256,
+            "parsed": {"case": case, "problems": [p.to_dict() for p in parsed.problems]}}
+
+
+def build(root: Path, data: Path | str | None = None, *, procs: int | None = None, full: bool = False,
+          progress: Callable[[Iterable], Iterable] = lambda it: it) -> BuildReport:
+    started = time.perf_counter()
+    root = root.resolve()
+    data_dir = data_dir_for(root, data)
+    with build_lock(data_dir):
+        engine = open_engine(data_dir)
+        try:
+            report = _build(root, data_dir, engine, procs=procs, full=full, progress=progress)
+        finally:
+            engine.dispose()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, progress) -> BuildReport:
+    cached = {} if full else _cached_files(engine)
+    collection = load_collection(root, cached=cached, progress=progress)
+    problems = collection.all_problems()
+    if collection.has_errors():
+        raise ValidationFailed(problems)
+    report = BuildReport(cases=len(collection.cases), sources=len(collection.sources), problems=problems,
+                         parsed=sum(1 for f in collection.files if cached.get(f.path) is not f))
+    with engine.connect() as conn:
+        stored = {cid: (sha, path) for cid, sha, path in
+                  conn.execute(select(storage.cases.c.id, storage.cases.c.sha256, storage.cases.c.path))}
+    current_generation = storage.get_meta(engine, "index_generation")
+    bib_changed = storage.get_meta(engine, "bib_sha256") != collection.bib_sha256
+    index_root = data_dir / INDEX_DIR
+    have_index = bool(current_generation) and (index_root / current_generation / search.FACETS_FILE).exists()
+    cases = {case.id: case for case in collection.cases}
+    report.changed = sorted(cid for cid, case in cases.items() if stored.get(cid) != (case.sha256, case.path))
+    report.removed = sorted(set(stored) - set(cases))
+    files_changed = {f.path for f in collection.files if cached.get(f.path) is not f} | (set(cached) - {f.path for f in collection.files})
+    if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index):
+        report.generation = current_generation
+        return report
+    reindex_all = full or bib_changed or not have_index or len(report.changed) > FULL_REINDEX_SHARE * max(len(cases), 1)
+    report.full_index = reindex_all
+    to_index = list(cases) if reindex_all else report.changed
+    report.reindexed = len(to_index)
+    this_year = dt.date.today().year
+    docs = [index_doc(cases[cid], collection.sources, this_year) for cid in to_index]
+    generation = f"g{time.time_ns()}"
+    workers = procs or (2 if len(docs) >= 2000 and (os.cpu_count() or 1) > 1 else 1)
+    search.build_generation(index_root, generation, docs, base=None if reindex_all else current_generation,
+                            removed=report.removed, procs=workers,
+                            all_facets={cid: facets_of(case) for cid, case in cases.items()})
+    try:
+        _write_database(engine, collection, cases, report, bib_changed or full, generation, files_changed)
+    except BaseException:
+        search.remove_stale(index_root, keep={current_generation} | _other_generations(index_root, generation))
+        raise
+    search.remove_stale(index_root, keep={generation, current_generation})
+    report.generation = generation
+    return report
+
+
+def _other_generations(index_root: Path, exclude: str) -> set[str]:
+    return {p.name for p in index_root.iterdir() if p.name != exclude} if index_root.is_dir() else set()
+
+
+def _write_database(engine: Engine, collection: Collection, cases: dict[str, Case], report: BuildReport,
+                    write_sources: bool, generation: str, files_changed: set[str]) -> None:
+    rewrite = report.changed + report.removed
+    rows = [case_rows(cases[cid]) for cid in report.changed]
+    with engine.begin() as conn:
+        for table in (storage.citations, storage.evidence_items, storage.case_terms):
+            _delete_in(conn, table, table.c.case_id, rewrite)
+        _delete_in(conn, storage.cases, storage.cases.c.id, rewrite)
+        if write_sources:
+            conn.execute(delete(storage.sources))
+            _insert(conn, storage.sources, [source_row(s, n) for n, s in enumerate(collection.sources.values())])
+            conn.execute(delete(storage.terms))
+            _insert(conn, storage.terms, [{"kind": kind, "name": t.name, "label": t.label, "help": t.help}
+                                          for kind, terms in collection.vocab.kinds.items() for t in terms.values()])
+        _insert(conn, storage.cases, [r["case"] for r in rows])
+        _insert(conn, storage.case_terms, [t for r in rows for t in r["terms"]])
+        _insert(conn, storage.evidence_items, [e for r in rows for e in r["evidence"]])
+        _insert(conn, storage.citations, [c for r in rows for c in r["citations"]])
+        _delete_in(conn, storage.files, storage.files.c.path, sorted(files_changed))
+        _insert(conn, storage.files, [_file_row(f) for f in collection.files if f.path in files_changed])
+        storage.set_meta(conn, "bib_sha256", collection.bib_sha256)
+        storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        storage.set_meta(conn, "index_generation", generation)
+
+
+def _delete_in(conn, table, column, values: list[str], chunk: int = 500) -> None:
+    for start in range(0, len(values), chunk):
+        conn.execute(delete(table).where(column.in_(values[start:start + chunk])))
+
+
+def _insert(conn, table, rows: list[dict], chunk: int = 2000) -> None:
+    for start in range(0, len(rows), chunk):
+        conn.execute(insert(table), rows[start:start + chunk])

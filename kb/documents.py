@@ -1,0 +1,105 @@
+"""Turns a Case (and the sources it cites) into rows for storage and a document for the index."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pycountry
+
+from .bibliography import decoded
+from .fields import parse_period
+from .model import Case, Source
+from .search import IndexDoc
+
+_CITATION = re.compile(r"\[[^\[\]]*@[^\[\]]*\](?![(\[])")
+_MARKUP = re.compile(r"(^#{1,6}\s*|[*_`>|]+|!?\[([^\]]*)\]\([^)]*\))", re.M)
+
+CURRENT_YEAR_CAP = 2100
+
+
+@lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name if country else code
+
+
+def plain_text(markdown: str) -> str:
+    """Body text for indexing and snippets: citations and Markdown markup removed."""
+    text = _CITATION.sub("", markdown)
+    text = _MARKUP.sub(lambda m: m.group(2) or " ", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def period_years(period: str, this_year: int) -> list[str]:
+    parsed = parse_period(period)
+    if not parsed:
+        return []
+    start, end = parsed
+    end = this_year if end is None else end
+    return [str(year) for year in range(start, min(end, CURRENT_YEAR_CAP) + 1)]
+
+
+def facets_of(case: Case) -> dict[str, list[str]]:
+    return {
+        "themes": case.themes, "concepts": case.concepts, "country": case.country,
+        "market_levels": case.market_levels,
+        "outcome": sorted({item.outcome for item in case.evidence if item.outcome}),
+        "design": sorted({item.design for item in case.evidence if item.design}),
+    }
+
+
+def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDoc:
+    cited = [sources[key] for key in case.cited_keys() if key in sources]
+    start = parse_period(case.period)
+    fields = {
+        "id": case.id, "title": case.title, "summary": case.summary, "body": plain_text(case.body),
+        "claims": "\n".join(item.claim for item in case.evidence),
+        "locality": case.locality, "tags": ",".join(case.tags), "themes": ",".join(case.themes),
+        "concepts": ",".join(case.concepts), "market_levels": ",".join(case.market_levels),
+        "outcome": ",".join({item.outcome for item in case.evidence}),
+        "design": ",".join({item.design for item in case.evidence}),
+        "indicators": ",".join(case.indicators.get("traditional", []) + case.indicators.get("harm", [])),
+        "country": ",".join(case.country), "country_name": " ".join(country_name(c) for c in case.country),
+        "years": ",".join(period_years(case.period, this_year)), "period": case.period,
+        "sources": "\n".join(f"{decoded(s, 'author')} {decoded(s, 'editor')} {decoded(s, 'title')}" for s in cited),
+        "status": case.status or "published", "period_start": start[0] if start else 0,
+        "updated": case.updated or "",
+    }
+    return IndexDoc(fields={k: v for k, v in fields.items()}, facets=facets_of(case))
+
+
+def case_rows(case: Case) -> dict:
+    """Rows for the cases, case_terms, evidence_items and citations tables."""
+    start, end = parse_period(case.period) or (None, None)
+    cache = case.to_dict()
+    cache.pop("body")
+    case_row = {
+        "id": case.id, "path": case.path, "title": case.title, "summary": case.summary,
+        "locality": case.locality, "period": case.period, "period_start": start, "period_end": end,
+        "status": case.status or "published", "updated": case.updated or "", "body": case.body,
+        "sha256": case.sha256, "data": cache,
+    }
+    term_rows = [{"case_id": case.id, "kind": kind, "name": name}
+                 for kind, names in (("theme", case.themes), ("concept", case.concepts), ("country", case.country),
+                                     ("market_level", case.market_levels), ("tag", case.tags),
+                                     ("indicator_traditional", case.indicators.get("traditional", [])),
+                                     ("indicator_harm", case.indicators.get("harm", [])))
+                 for name in dict.fromkeys(names)]
+    evidence_rows = [{"case_id": case.id, "id": item.id, "position": n, "claim": item.claim, "cite": item.cite,
+                      "outcome": item.outcome, "direction": item.direction, "design": item.design,
+                      "strength": item.strength} for n, item in enumerate(case.evidence)]
+    citation_rows = [{"case_id": case.id, "evidence_id": None, "source_key": ref.key, "locator": ref.locator,
+                      "position": n} for n, ref in enumerate(case.citations)]
+    citation_rows += [{"case_id": case.id, "evidence_id": item.id, "source_key": ref.key, "locator": ref.locator,
+                       "position": len(citation_rows) + n}
+                      for item in case.evidence for n, ref in enumerate(item.citations)]
+    for n, row in enumerate(citation_rows):
+        row["position"] = n
+    return {"case": case_row, "terms": term_rows, "evidence": evidence_rows, "citations": citation_rows}
+
+
+def source_row(source: Source, position: int) -> dict:
+    return {"key": source.key, "entry_type": source.entry_type, "title": decoded(source, "title"),
+            "authors": decoded(source, "author") or decoded(source, "editor"),
+            "year": source.fields.get("year", ""), "doi": source.fields.get("doi", ""),
+            "url": source.fields.get("url", ""), "fields": source.fields, "raw": source.raw, "position": position}

@@ -1,0 +1,9 @@
+"""Alembic environment: runs on the connection that kb.storage.upgrade hands over."""
+from alembic import context
+
+from kb.storage import metadata
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

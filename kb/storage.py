@@ -1,0 +1,137 @@
+"""Relational storage (SQLAlchemy 2.0): SQLite in the data folder by default, or KB_DATABASE_URL.
+
+The build writes everything in one transaction; the schema is created and upgraded by Alembic.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from sqlalchemy import (JSON, Column, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
+                        event, select)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
+
+terms = Table(
+    "terms", metadata,
+    Column("kind", String(32), primary_key=True), Column("name", String(128), primary_key=True),
+    Column("label", Text, nullable=False), Column("help", Text, nullable=False, default=""),
+)
+
+cases = Table(
+    "cases", metadata,
+    Column("id", String(200), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("locality", Text, nullable=False, default=""),
+    Column("period", String(16), nullable=False),
+    Column("period_start", Integer), Column("period_end", Integer),
+    Column("status", String(16), nullable=False, index=True),
+    Column("updated", String(10), nullable=False, default=""),
+    Column("body", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+
+case_terms = Table(
+    "case_terms", metadata,
+    Column("case_id", String(200), ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("name", String(128), primary_key=True, index=True),
+)
+
+evidence_items = Table(
+    "evidence_items", metadata,
+    Column("case_id", String(200), ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", String(200), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("claim", Text, nullable=False), Column("cite", Text, nullable=False),
+    Column("outcome", String(64), nullable=False, index=True),
+    Column("direction", String(32), nullable=False), Column("design", String(32), nullable=False),
+    Column("strength", Integer),
+)
+
+sources = Table(
+    "sources", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("entry_type", String(32), nullable=False),
+    Column("title", Text, nullable=False, default=""),
+    Column("authors", Text, nullable=False, default=""),
+    Column("year", String(16), nullable=False, default=""),
+    Column("doi", Text, nullable=False, default=""),
+    Column("url", Text, nullable=False, default=""),
+    Column("fields", JSON, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+citations = Table(
+    "citations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("evidence_id", String(200)),
+    Column("source_key", String(200), nullable=False, index=True),
+    Column("locator", Text, nullable=False, default=""),
+    Column("position", Integer, nullable=False),
+)
+
+files = Table(
+    "files", metadata,
+    Column("path", Text, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("parsed", JSON, nullable=False),
+)
+
+DB_FILE = "kb.sqlite3"
+
+
+def database_url(data_dir: Path) -> str:
+    return os.environ.get("KB_DATABASE_URL") or f"sqlite:///{data_dir / DB_FILE}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, json_serializer=_dumps)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade the schema with Alembic (the migrations live in kb/migrations)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "kb:migrations")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def get_meta(engine: Engine, key: str, default: str = "") -> str:
+    with engine.connect() as conn:
+        value = conn.execute(select(meta.c.value).where(meta.c.key == key)).scalar()
+    return default if value is None else value
+
+
+def set_meta(conn, key: str, value: str) -> None:
+    conn.execute(meta.delete().where(meta.c.key == key))
+    conn.execute(meta.insert().values(key=key, value=value))
