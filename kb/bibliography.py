@@ -65,7 +65,7 @@ def parse_bibliography(text: str, path: str) -> tuple[dict[str, Source], list[Pr
                                     f"entry {entry.key!r}: {block.error}; keep one value of each field"))
         elif isinstance(block, ParsingFailedBlock):
             first_line = block.raw.strip().splitlines()[0][:60] if block.raw.strip() else ""
-            reason = str(block.error).strip().splitlines()[-1] if block.error else "syntax error"
+            reason = getattr(block.error, "abort_reason", None) or str(block.error or "").strip() or "syntax error"
             problems.append(Problem(path, line, ERROR, "bib-parse",
                                     f"entry {first_line!r} cannot be parsed ({reason}); check braces, commas and quotes"))
     for source in sources.values():

@@ -26,7 +26,8 @@ from .loader import Collection, ParsedFile, load_collection
 from .model import Case
 
 INDEX_DIR = "index"
-FULL_REINDEX_SHARE = 0.3  # past this share of changed cases, a fresh index beats an incremental one
+FULL_REINDEX_SHARE = 0.3  # past this share of changed cases (and FULL_REINDEX_MIN), a fresh index
+FULL_REINDEX_MIN = 200    # beats an incremental one
 
 
 @dataclass
@@ -127,7 +128,7 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, progress)
     if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index):
         report.generation = current_generation
         return report
-    reindex_all = full or bib_changed or not have_index or len(report.changed) > FULL_REINDEX_SHARE * max(len(cases), 1)
+    reindex_all = full or bib_changed or not have_index or len(report.changed) > max(FULL_REINDEX_MIN, FULL_REINDEX_SHARE * len(cases))
     report.full_index = reindex_all
     to_index = list(cases) if reindex_all else report.changed
     report.reindexed = len(to_index)

@@ -236,7 +236,8 @@ def _evidence(value: Any, ctx: Ctx):
         item = EvidenceItem(id=fields.get("id", ""), claim=fields.get("claim", ""), cite=str(raw.get("cite") or ""),
                             outcome=fields.get("outcome", ""), direction=fields.get("direction", ""),
                             design=fields.get("design", ""), strength=fields.get("strength"),
-                            citations=fields.get("cite", []), line=ctx.doc.line("evidence", index))
+                            citations=fields.get("cite", []), line=ctx.doc.line("evidence", index),
+                            cite_line=ctx.doc.line("evidence", index, "cite"))
         if item.id and item.id in seen:
             problems.append(item_ctx.problem(f"duplicate evidence id {item.id!r} (also at line {seen[item.id]}); evidence ids must be unique within a case", code="duplicate-evidence-id", sub=("id",)))
         seen.setdefault(item.id, item.line)

@@ -6,6 +6,7 @@ it is written as. Line numbers of keys are kept so that every problem can name i
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -89,6 +90,23 @@ def _walk(node, path: tuple, offset: int, doc: Document) -> None:
             _walk(item, path + (index,), offset, doc)
 
 
+_QUOTED_START = re.compile(r"""^\s*(?:-\s+)?(?:[\w-]+:\s+)?(?P<q>["'])""")
+
+
+def _unclosed_quote(yaml_text: str, upto: int) -> int | None:
+    """Index of the first line before `upto` whose quoted value is never closed on that line."""
+    for number, line in enumerate(yaml_text.splitlines()[: upto + 1]):
+        match = _QUOTED_START.match(line)
+        if match:
+            rest = line[match.end():]
+            quote = match.group("q")
+            if quote == '"' and not re.search(r'(?<!\\)"\s*(#.*)?$', rest):
+                return number
+            if quote == "'" and not re.search(r"'\s*(#.*)?$", rest):
+                return number
+    return None
+
+
 def parse(text: str) -> Document:
     """Parse a whole case-study file. Raises FrontMatterError with the file line of the problem."""
     yaml_text, body, body_line = split(text)
@@ -100,6 +118,10 @@ def parse(text: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + offset if mark else offset
+        unclosed = _unclosed_quote(yaml_text, line - offset)
+        if unclosed is not None:
+            raise FrontMatterError(unclosed + offset, f"YAML syntax error: unclosed quote in "
+                                   f"{yaml_text.splitlines()[unclosed].strip()!r}; close the quote on this line") from None
         problem = exc.problem or str(exc)
         raise FrontMatterError(line, f"YAML syntax error: {problem}"
                                      f"{' ' + exc.context if exc.context else ''}; "

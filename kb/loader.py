@@ -20,7 +20,7 @@ from .vocabulary import Vocabulary, load_vocabulary
 
 CASES_DIR = "case_studies"
 BIB_FILE = "bibliography.bib"
-PARSER_VERSION = "1"  # bump when parsing or per-file checks change, to invalidate build caches
+PARSER_VERSION = "2"  # bump when parsing or per-file checks change, to invalidate build caches
 
 
 @dataclass

@@ -35,6 +35,7 @@ class EvidenceItem:
     strength: int | None = None
     citations: list[CiteRef] = field(default_factory=list)
     line: int = 1
+    cite_line: int = 1
 
 
 @dataclass

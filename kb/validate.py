@@ -46,7 +46,7 @@ def unknown_citation_keys(collection: "Collection") -> list[Problem]:
         for item in case.evidence:
             for ref in item.citations:
                 if ref.key not in known:
-                    problems.append(Problem(case.path, item.line, ERROR, "unknown-cite",
+                    problems.append(Problem(case.path, item.cite_line, ERROR, "unknown-cite",
                                             f"evidence {item.id!r} cites '@{ref.key}', which is not in bibliography.bib{_guess(ref.key, known)}"))
     return problems
 

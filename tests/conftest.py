@@ -1,0 +1,123 @@
+"""Shared fixtures: a `kb_root` factory writing small case files and a bibliography into tmp_path,
+a click `runner`, and `db_url`, which runs storage tests on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import os
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+BIB = textwrap.dedent("""\
+    @article{doe2020policing,
+      author  = {Doe, Jane and van der Meer, Piet},
+      title   = {Policing Open Drug Markets in Z{\\"u}rich},
+      journal = {Journal of Drug Policy},
+      year    = {2020},
+      volume  = {12},
+      pages   = {1--20},
+      doi     = {10.1000/jdp.2020.1}
+    }
+
+    @book{roe2015cannabis,
+      author    = {Roe, Richard},
+      title     = {Cannabis Coffeeshops and the Law},
+      publisher = {Example Press},
+      year      = {2015}
+    }
+
+    @techreport{bank2018laundering,
+      author      = {{World Bank}},
+      title       = {Money Laundering and Drug Markets},
+      institution = {World Bank},
+      year        = {2018}
+    }
+    """)
+
+
+def case_text(case_id: str = "sample-case", **overrides) -> str:
+    """A valid case study; keyword arguments replace front-matter lines (value None drops the key)."""
+    fields = {
+        "id": case_id,
+        "title": '"Sample case of police and harm reduction"',
+        "summary": "Police referred people who inject drugs to a supervised injection site.",
+        "themes": "[police-harm-reduction]",
+        "concepts": "[harm-indicators]",
+        "country": "CA",
+        "locality": "Vancouver",
+        "period": '"2003-2008"',
+        "market_levels": "[retail, consumption]",
+        "tags": "[supervised-injection, overdose]",
+        "status": "published",
+        "updated": "2024-05-01",
+    }
+    fields.update(overrides)
+    lines = [f"{key}: {value}" for key, value in fields.items() if value is not None and key not in ("evidence", "body")]
+    evidence = overrides.get("evidence", textwrap.dedent("""\
+        evidence:
+          - id: overdose-deaths
+            claim: Overdose deaths near the site fell.
+            cite: "[@doe2020policing, p. 5]"
+            outcome: public-health
+            direction: improved
+            design: before-after
+            strength: 3"""))
+    body = overrides.get("body", "## Context\n\nPolice in the city worked with health services [@doe2020policing, p. 3].\n")
+    return "---\n" + "\n".join(lines) + ("\n" + evidence if evidence else "") + "\n---\n" + body
+
+
+@pytest.fixture
+def kb_root(tmp_path):
+    """Factory: kb_root({"a.md": text, ...}, bib=...) -> root Path with case_studies/ and bibliography.bib."""
+    def make(cases: dict[str, str | bytes] | None = None, bib: str | None = BIB) -> Path:
+        root = tmp_path / "root"
+        (root / "case_studies").mkdir(parents=True, exist_ok=True)
+        for name, text in (cases if cases is not None else {"sample-case.md": case_text()}).items():
+            path = root / "case_studies" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+        if bib is not None:
+            (root / "bibliography.bib").write_text(bib, encoding="utf-8")
+        return root
+    return make
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get("KB_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, monkeypatch, tmp_path):
+    """Point KB_DATABASE_URL at a fresh database: SQLite in tmp_path, or a new PostgreSQL database.
+
+    PostgreSQL runs wherever KB_TEST_POSTGRES_URL is set (`.ci/run` and `make test-pg` start a
+    throwaway cluster); in CI its absence is a failure, not a skip.
+    """
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        monkeypatch.setenv("KB_DATABASE_URL", url)
+        yield url
+        return
+    admin = _postgres_admin_url()
+    if not admin:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set KB_TEST_POSTGRES_URL (see .ci/run)")
+        pytest.skip("PostgreSQL not configured: set KB_TEST_POSTGRES_URL or run `make test` via .ci/run")
+    from sqlalchemy import create_engine, text
+    name = f"kbtest_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    monkeypatch.setenv("KB_DATABASE_URL", url)
+    yield url
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
