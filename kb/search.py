@@ -252,8 +252,8 @@ class Index:
         docnum = self._searcher.document_number(id=case_id)
         if docnum is None:
             return []
-        mask = None if drafts else wq.Term("status", "draft")
-        results = self._searcher.more_like(docnum, "body", top=limit, numterms=15, mask=mask)
+        published = None if drafts else wq.Not(wq.Term("status", "draft"))
+        results = self._searcher.more_like(docnum, "body", top=limit, numterms=15, filter=published)
         return [Hit(hit["id"], hit["title"], round(float(hit.score or 0.0), 4), "", _split(hit.get("themes", "")),
                     _split(hit.get("country", "")), hit.get("period", "")) for hit in results]
 
@@ -262,7 +262,12 @@ class Index:
 
 
 def _matching(searcher, q, filter_q, mask) -> list[int]:
-    combined = wq.And([q, filter_q]) if filter_q is not None else q
+    if filter_q is None:
+        combined = q
+    elif isinstance(q, wq.Every):  # Whoosh normalises And([Every(), x]) to Every(): drop it ourselves
+        combined = filter_q
+    else:
+        combined = wq.And([q, filter_q])
     if mask is not None:
         combined = wq.AndNot(combined, mask)
     return list(combined.normalize().docs(searcher))
@@ -286,9 +291,9 @@ def _balanced(text: str) -> bool:
 
 def _unbalanced_removed(text: str) -> str:
     if text.count('"') % 2:
-        text = text.replace('"', " ")
+        text = text.replace('"', "")
     if text.count("(") != text.count(")"):
-        text = text.replace("(", " ").replace(")", " ")
+        text = text.replace("(", "").replace(")", "")
     return text
 
 

@@ -1,0 +1,153 @@
+"""Search: ranking, query language, fallbacks, facets over the whole result set, suggestions, drafts."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kb.build import build
+from kb.cli import main
+from kb.knowledgebase import KnowledgeBase
+from conftest import case_text
+
+EVIDENCE_VIOLENCE = """evidence:
+  - id: shootings
+    claim: Shootings fell after the call-ins.
+    cite: "[@doe2020policing]"
+    outcome: violence
+    direction: improved
+    design: quasi-experimental
+    strength: 4"""
+
+CASES = {
+    "zurich.md": case_text("zurich", title='"Closing the open drug scene in Zürich"', country="CH", period='"1992-1995"',
+                           themes="[local-market-harm-reduction]", tags="[open-drug-scene]",
+                           body="Heroin users gathered in a park. Police and health services cleared the scene.\n"),
+    "boston.md": case_text("boston", title='"Operation Ceasefire in Boston"', country="US", period='"1996-2000"',
+                           themes="[targeted-deterrence]", concepts="[targeted-tolerance]", evidence=EVIDENCE_VIOLENCE,
+                           body="Gang violence was addressed with focused deterrence and call-ins [@roe2015cannabis].\n"),
+    "oslo.md": case_text("oslo", title='"Heroin prescription pilot in Oslo"', country="NO", period='"2010-"',
+                         themes="[police-harm-reduction]", body="A pilot in Norway mentioned heroin in passing.\n"),
+    "coffee.md": case_text("coffee", title='"Coffeeshops in the Netherlands"', country="NL", period='"1976-"',
+                           themes="[tolerated-cannabis-markets, local-market-harm-reduction]",
+                           body="Cannabis sales are tolerated in coffeeshops under the tolerance policy.\n"),
+    "draft.md": case_text("draft", title='"Unfinished cannabis case"', status="draft", themes="[tolerated-cannabis-markets]"),
+}
+
+
+@pytest.fixture(scope="module")
+def kb(tmp_path_factory):
+    import os
+    from conftest import BIB
+    root = tmp_path_factory.mktemp("search")
+    (root / "case_studies").mkdir()
+    for name, text in CASES.items():
+        (root / "case_studies" / name).write_text(text, encoding="utf-8")
+    (root / "bibliography.bib").write_text(BIB, encoding="utf-8")
+    saved = os.environ.pop("KB_DATABASE_URL", None)
+    build(root)
+    knowledge_base = KnowledgeBase(root)
+    yield knowledge_base
+    knowledge_base.close()
+    if saved:
+        os.environ["KB_DATABASE_URL"] = saved
+
+
+def ids(result):
+    return [hit.id for hit in result.hits]
+
+
+def test_title_match_ranks_first(kb):
+    assert ids(kb.search("heroin"))[0] == "oslo"  # in the (boosted) title, not only the body
+
+
+@pytest.mark.parametrize("query,expected", [
+    ('"open drug scene"', {"zurich"}),
+    ("coffeeshop", {"coffee", "boston"}),        # stemming: coffeeshops (boston cites a book on them)
+    ("cannabis AND tolerated", {"coffee"}),
+    ("heroin OR ceasefire", {"zurich", "oslo", "boston"}),
+    ("heroin NOT oslo", {"zurich"}),
+    ("country:NO", {"oslo"}),                    # NO is Norway
+    ("norway", {"oslo"}),                        # country name
+    ("themes:targeted-deterrence", {"boston"}),
+    ("theme:tolerated-cannabis-markets", {"coffee"}),
+    ("year:1994", {"zurich", "coffee"}),         # period years; coffee is ongoing since 1976
+    ("ceasef*", {"boston"}),
+    ("outcome:violence", {"boston"}),
+    ("roe", {"boston"}),                         # authors of cited sources
+    ("tolerance policy", {"coffee"}),
+])
+def test_query_language(kb, query, expected):
+    assert set(ids(kb.search(query))) == expected
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "heroin AND", "OR heroin", "(heroin", "heroin)", "title:(heroin",
+                                   "NOT", "***", ":", "AND OR NOT", "heroin^^", "[@x]"])
+def test_bad_syntax_never_fails(kb, query):
+    result = kb.search(query)
+    assert result.total >= 0
+    if "heroin" in query and "^" not in query:
+        assert "oslo" in ids(result)
+
+
+def test_accent_folding(kb):
+    assert ids(kb.search("zurich"))[0] == "zurich"  # title says Zürich
+    assert ids(kb.search("Zürich")) == ids(kb.search("zurich"))
+
+
+def test_facets_count_whole_result_set_not_page(kb):
+    result = kb.search("", limit=1)
+    assert len(result.hits) == 1 and result.total == 4
+    assert result.facets["themes"] == {"local-market-harm-reduction": 2, "police-harm-reduction": 1,
+                                       "targeted-deterrence": 1, "tolerated-cannabis-markets": 1}
+    assert result.facets["country"] == {"CH": 1, "NL": 1, "NO": 1, "US": 1}
+    assert result.facets["outcome"] == {"public-health": 3, "violence": 1}
+
+
+def test_filters_and_drafts(kb):
+    assert ids(kb.search("unfinished")) == []
+    assert ids(kb.search("unfinished", drafts=True)) == ["draft"]
+    assert ids(kb.search("", filters={"themes": ["targeted-deterrence"]})) == ["boston"]
+    assert set(ids(kb.search("", filters={"country": ["NO", "NL"]}))) == {"oslo", "coffee"}
+    assert kb.search("", filters={"concepts": ["targeted-tolerance"], "country": ["NL"]}).total == 0
+
+
+def test_suggestion_for_misspelling(kb):
+    assert kb.search("canabis").suggestion == "cannabis"
+    assert kb.search("cannabis").suggestion is None
+
+
+def test_snippet_highlights_match(kb):
+    hit = kb.search("park").hits[0]
+    assert "<mark" in hit.snippet and "park</mark>" in hit.snippet
+
+
+def test_more_like_this(kb):
+    related = [hit.id for hit in kb.index.more_like_this("zurich")]
+    assert "zurich" not in related and "draft" not in related
+
+
+def test_cli_json_shape(kb, runner):
+    result = runner.invoke(main, ["--root", str(kb.root), "search", "ceasefire", "--format", "json"])
+    data = json.loads(result.output)
+    assert set(data) == {"query", "total", "results", "facets", "suggestion"}
+    assert data["query"] == "ceasefire" and data["total"] == 1 and data["suggestion"] is None
+    assert set(data["results"][0]) == {"id", "title", "score", "snippet", "themes", "country", "period"}
+    assert data["results"][0]["id"] == "boston" and data["results"][0]["country"] == ["US"]
+    assert set(data["facets"]) == {"themes", "concepts", "country", "market_levels", "outcome", "design"}
+
+
+def test_cli_text_and_unknown_theme(kb, runner):
+    result = runner.invoke(main, ["--root", str(kb.root), "search", "canabis"])
+    assert result.output.startswith("Did you mean: cannabis\n")
+    result = runner.invoke(main, ["--root", str(kb.root), "search", "x", "--theme", "bogus"])
+    assert result.exit_code == 2
+    assert "unknown value 'bogus'; choose from: police-harm-reduction," in result.output
+
+
+def test_search_before_build(kb_root, runner, monkeypatch):
+    monkeypatch.delenv("KB_DATABASE_URL", raising=False)
+    root = kb_root()
+    result = runner.invoke(main, ["--root", str(root), "search", "x"])
+    assert result.exit_code == 1
+    assert "no build found in" in result.output and "run `kb build` first" in result.output
