@@ -69,7 +69,10 @@ def parse_bibliography(text: str, path: str) -> tuple[dict[str, Source], list[Pr
             problems.append(Problem(path, line, ERROR, "bib-parse",
                                     f"entry {first_line!r} cannot be parsed ({reason}); check braces, commas and quotes"))
     for source in sources.values():
+        note = source.fields.get("note", "").lower()
         for field in missing_fields(source):
+            if any(alt in note for alt in field.split("|")):
+                continue  # the note explains why the field is absent
             problems.append(Problem(path, source.line, WARNING, "bib-missing-field",
                                     f"entry {source.key!r} (@{source.entry_type}) has no {field.replace('|', ' or ')}; "
                                     "add it if the work has one, or explain its absence in `note`"))
