@@ -23,12 +23,32 @@ from whoosh.highlight import ContextFragmenter, HtmlFormatter
 from whoosh.support.charset import accent_map
 
 FACETS = ("themes", "concepts", "country", "market_levels", "outcome", "design")
-SEARCH_FIELDS = ("title", "summary", "body", "claims", "tags", "themes", "concepts", "market_levels",
-                 "outcome", "design", "indicators", "country", "country_name", "years", "sources", "locality")
+# Fields a plain word is looked for in; the keyword fields (themes, country, years...) are reached
+# with field:value. Fewer default fields keep ranked queries fast.
+SEARCH_FIELDS = ("title", "summary", "body", "claims", "tags", "country_name", "sources", "locality")
+SNIPPET_CHARLIMIT = 6000  # highlight within the first characters of the body: re-analysing is the cost
 ALIASES = {"themes": ["theme"], "concepts": ["concept"], "tags": ["tag"], "years": ["year"],
            "market_levels": ["market_level"], "indicators": ["indicator"], "sources": ["source"]}
 _DANGLING = re.compile(r"^\s*(?:(?:AND|OR|ANDNOT|ANDMAYBE)\s+)+|(?:\s+(?:AND|OR|NOT|ANDNOT|ANDMAYBE))+\s*$|^\s*NOT\s*$")
 FACETS_FILE = "facets.json"
+
+
+def _patch_whoosh_length_reader() -> None:
+    """Whoosh 2.7 looks up a field's length column with a `stat` per posting whenever the field
+    has none (ID, NUMERIC, spelling fields), because it caches only found readers; a full build
+    spent a fifth of its time there. Cache the misses too."""
+    from whoosh.codec import whoosh3
+
+    def cached_reader(self, fieldname, column):
+        if fieldname not in self._readers:
+            self._readers[fieldname] = (self.column_reader(fieldname, column)
+                                        if self.has_column(fieldname) else None)
+        return self._readers[fieldname]
+
+    whoosh3.W3PerDocReader._cached_reader = cached_reader
+
+
+_patch_whoosh_length_reader()
 
 
 def _analyzer():
@@ -41,8 +61,8 @@ def schema() -> wf.Schema:
     return wf.Schema(
         id=wf.ID(stored=True, unique=True, sortable=True),
         title=wf.TEXT(analyzer=text, stored=True, field_boost=3.0, spelling=True),
-        summary=wf.TEXT(analyzer=text, stored=True, field_boost=1.5),
-        body=wf.TEXT(analyzer=text, stored=True, spelling=True),
+        summary=wf.TEXT(analyzer=text, stored=True, field_boost=1.5, spelling=True),
+        body=wf.TEXT(analyzer=text, stored=True),
         claims=wf.TEXT(analyzer=text),
         locality=wf.TEXT(analyzer=text),
         tags=wf.KEYWORD(**keyword), themes=wf.KEYWORD(stored=True, **keyword),
@@ -203,8 +223,8 @@ class Index:
         facets = self._count_facets(matched)
         sortedby, reverse = {"period": ("period_start", True), "updated": ("updated", True)}.get(sort, (None, False))
         results = searcher.search(q, filter=filter_q, mask=mask, limit=offset + limit,
-                                  sortedby=sortedby, reverse=reverse, terms=True)
-        results.fragmenter = ContextFragmenter(maxchars=200, surround=60)
+                                  sortedby=sortedby, reverse=reverse)
+        results.fragmenter = ContextFragmenter(maxchars=200, surround=60, charlimit=SNIPPET_CHARLIMIT)
         results.formatter = HtmlFormatter(tagname="mark", classname="match", termclass="")
         hits = [self._hit(hit) for hit in results[offset: offset + limit]]
         suggestion = self.suggest(text)
@@ -226,21 +246,27 @@ class Index:
         return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
 
     def suggest(self, text: str) -> str | None:
-        """A corrected query when some plain words are not in the index and a close word is."""
-        corrector = self._searcher.corrector("body")
+        """A corrected query when some plain words are in no indexed text and a close word is.
+
+        Candidates come from the unstemmed words of titles and summaries; a word counts as known
+        when its stem is in any text field, so a rare but correct word is never "corrected"."""
         reader = self._searcher.reader()
+        analyzer = self._ix.schema["body"].analyzer
         changed = False
+
+        def known(word: str) -> bool:
+            stems = [token.text for token in analyzer(word)]
+            return not stems or any(reader.frequency(field, stem) for stem in stems
+                                    for field in ("title", "summary", "body", "claims", "sources"))
 
         def fix(match: re.Match) -> str:
             nonlocal changed
             word = match.group(0)
-            if _OPERATOR.match(word) or len(word) < 3 or any(ch.isdigit() for ch in word):
+            if _OPERATOR.match(word) or len(word) < 3 or known(word):
                 return word
-            lower = word.lower()
-            if (reader.frequency("spell_body", lower) or reader.frequency("spell_title", lower)):
-                return word
-            found = corrector.suggest(lower, limit=1, maxdist=2)
-            if found and found[0] != lower:
+            found = self._searcher.corrector("summary").suggest(word.lower(), limit=1, maxdist=2) or \
+                self._searcher.corrector("title").suggest(word.lower(), limit=1, maxdist=2)
+            if found and found[0] != word.lower():
                 changed = True
                 return found[0]
             return word
