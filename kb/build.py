@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from . import search, storage
 from .documents import case_rows, facets_of, index_doc, source_row
-from .errors import KbError, Problem, ValidationFailed
+from .errors import WARNING, KbError, Problem, ValidationFailed
 from .loader import Collection, ParsedFile, load_collection
 from .model import Case
 
@@ -92,25 +92,25 @@ def _file_row(parsed: ParsedFile) -> dict:
 
 
 def build(root: Path, data: Path | str | None = None, *, procs: int | None = None, full: bool = False,
-          progress: Callable[[Iterable], Iterable] = lambda it: it) -> BuildReport:
+          strict: bool = False, progress: Callable[[Iterable], Iterable] = lambda it: it) -> BuildReport:
     started = time.perf_counter()
     root = root.resolve()
     data_dir = data_dir_for(root, data)
     with build_lock(data_dir):
         engine = open_engine(data_dir)
         try:
-            report = _build(root, data_dir, engine, procs=procs, full=full, progress=progress)
+            report = _build(root, data_dir, engine, procs=procs, full=full, strict=strict, progress=progress)
         finally:
             engine.dispose()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, progress) -> BuildReport:
+def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, progress) -> BuildReport:
     cached = {} if full else _cached_files(engine)
     collection = load_collection(root, cached=cached, progress=progress)
     problems = collection.all_problems()
-    if collection.has_errors():
+    if collection.has_errors() or (strict and any(p.severity == WARNING for p in problems)):
         raise ValidationFailed(problems)
     report = BuildReport(cases=len(collection.cases), sources=len(collection.sources), problems=problems,
                          parsed=sum(1 for f in collection.files if cached.get(f.path) is not f))

@@ -96,14 +96,12 @@ def validate(obj: Context, strict: bool, output_format: str, verbose: bool) -> N
 def build(obj: Context, full: bool, procs: int | None, strict: bool) -> None:
     """Validate, then write the database and search index (atomic and incremental)."""
     try:
-        report = run_build(obj.root, obj.data, procs=procs, full=full, progress=_progress("reading"))
+        report = run_build(obj.root, obj.data, procs=procs, full=full, strict=strict, progress=_progress("reading"))
     except ValidationFailed as exc:
         _print_problems(exc.problems, "text", False)
         raise click.ClickException(str(exc)) from None
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
-    if strict and exit_code(report.problems, strict=True):
-        _print_problems(report.problems, "text", False)
     for problem in report.problems:
         if problem.severity == WARNING:
             click.echo(str(problem), err=True)

@@ -36,7 +36,9 @@ class ValidationFailed(KbError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         errors = sum(1 for p in problems if p.severity == ERROR)
-        super().__init__(f"validation failed with {errors} error(s); the previous build is unchanged")
+        warnings = sum(1 for p in problems if p.severity == WARNING)
+        found = f"{errors} error(s)" if errors else f"{warnings} warning(s) (--strict)"
+        super().__init__(f"validation failed with {found}; the previous build is unchanged")
 
 
 class UnknownIdError(KbError):

@@ -168,3 +168,12 @@ def test_second_build_while_one_runs_is_refused(kb_root, tmp_path):
         fcntl.flock(handle, fcntl.LOCK_EX)
         with pytest.raises(Exception, match="another kb build is running"):
             build(root)
+
+
+def test_strict_build_refuses_warnings(kb_root, runner, db_url):
+    root = kb_root({"sample-case.md": case_text(flavour="x")})
+    result = runner.invoke(main, ["--root", str(root), "build", "--strict"])
+    assert result.exit_code == 1
+    assert "case_studies/sample-case.md:14: warning: unknown key 'flavour'" in result.output
+    assert "Error: validation failed with 1 warning(s) (--strict); the previous build is unchanged" in result.output
+    assert runner.invoke(main, ["--root", str(root), "build"]).exit_code == 0

@@ -158,3 +158,21 @@ def test_vocabulary_extension(kb_root, runner):
     (root / "vocabulary.yaml").write_text("themes:\n  prison-drug-markets:\n    label: Prison drug markets\n    help: x\n")
     result = runner.invoke(main, ["--root", str(root), "validate", "--strict"])
     assert result.exit_code == 0, result.output
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from kb.loader import parse_case_bytes  # noqa: E402
+from kb.vocabulary import default_vocabulary  # noqa: E402
+
+YAMLISH = st.text(alphabet=st.sampled_from(list("abc:-[]{}'\"#&*!|>@%\n \t019NOyes.\u00e9\ufeff")), max_size=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(YAMLISH.map(lambda t: "---\n" + t + "\n---\nbody [@x]\n"), YAMLISH, st.binary(max_size=200)))
+def test_no_content_raises(content):
+    """Whatever a file holds, reading it gives problems, never an exception."""
+    raw = content if isinstance(content, bytes) else content.encode("utf-8")
+    parsed = parse_case_bytes(raw, "case_studies/x.md", default_vocabulary())
+    assert parsed.case is not None or parsed.problems
+    assert all(p.line >= 1 and p.path == "case_studies/x.md" for p in parsed.problems)
