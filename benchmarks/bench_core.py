@@ -64,7 +64,7 @@ def generate(root: Path, n: int, seed: int = 7) -> None:
             f"  - id: e{j}\n    claim: {words(rng, vocab, weights, 20)}\n    cite: \"[@{cites[j]}, p. {j + 3}]\"\n"
             f"    outcome: {rng.choice(OUTCOMES)}\n    direction: improved\n    design: {rng.choice(DESIGNS)}\n    strength: 3\n"
             for j in range(3))
-        paragraphs = "\n\n".join(f"{words(rng, vocab, weights, 115)} [@{rng.choice(cites)}]." for _ in range(8))
+        paragraphs = "\n\n".join(f"{words(rng, vocab, weights, 90)} [@{rng.choice(cites)}]." for _ in range(8))
         start = rng.randint(1970, 2020)
         text = (f"---\nid: case-{i:05d}\ntitle: \"{words(rng, vocab, weights, 6)}\"\nsummary: {words(rng, vocab, weights, 40)}\n"
                 f"themes: [{THEMES[i % 6]}]\nconcepts: [harm-indicators]\ncountry: {rng.choice(COUNTRIES)}\n"

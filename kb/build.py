@@ -120,7 +120,8 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
     current_generation = storage.get_meta(engine, "index_generation")
     bib_changed = storage.get_meta(engine, "bib_sha256") != collection.bib_sha256
     index_root = data_dir / INDEX_DIR
-    have_index = bool(current_generation) and (index_root / current_generation / search.FACETS_FILE).exists()
+    have_index = (bool(current_generation) and (index_root / current_generation / search.FACETS_FILE).exists()
+                  and storage.get_meta(engine, "index_schema") == search.SCHEMA_VERSION)
     cases = {case.id: case for case in collection.cases}
     report.changed = sorted(cid for cid, case in cases.items() if stored.get(cid) != (case.sha256, case.path))
     report.removed = sorted(set(stored) - set(cases))
@@ -175,6 +176,7 @@ def _write_database(engine: Engine, collection: Collection, cases: dict[str, Cas
         _insert(conn, storage.files, [_file_row(f) for f in collection.files if f.path in files_changed])
         storage.set_meta(conn, "bib_sha256", collection.bib_sha256)
         storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        storage.set_meta(conn, "index_schema", search.SCHEMA_VERSION)
         storage.set_meta(conn, "index_generation", generation)
 
 

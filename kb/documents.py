@@ -11,7 +11,7 @@ from .fields import parse_period
 from .model import Case, Source
 from .search import IndexDoc
 
-_CITATION = re.compile(r"\[[^\[\]]*@[^\[\]]*\](?![(\[])")
+_CITATION = re.compile(r"[ \t]*\[[^\[\]]*@[^\[\]]*\](?![(\[])")
 _MARKUP = re.compile(r"(^#{1,6}\s*|[*_`>|]+|!?\[([^\]]*)\]\([^)]*\))", re.M)
 
 CURRENT_YEAR_CAP = 2100
@@ -51,21 +51,25 @@ def facets_of(case: Case) -> dict[str, list[str]]:
 def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDoc:
     cited = [sources[key] for key in case.cited_keys() if key in sources]
     start = parse_period(case.period)
+    sources_text = "\n".join(f"{decoded(s, 'author')} {decoded(s, 'editor')} {decoded(s, 'title')}" for s in cited)
+    names = " ".join(country_name(c) for c in case.country)
+    body = plain_text(case.body)
+    claims = "\n".join(item.claim for item in case.evidence)
     fields = {
-        "id": case.id, "title": case.title, "summary": case.summary, "body": plain_text(case.body),
-        "claims": "\n".join(item.claim for item in case.evidence),
-        "locality": case.locality, "tags": ",".join(case.tags), "themes": ",".join(case.themes),
+        "id": case.id, "title": case.title, "summary": case.summary, "body": body,
+        "text": "\n".join((body, claims, " ".join(case.tags), case.locality, names, sources_text)),
+        "tags": ",".join(case.tags), "themes": ",".join(case.themes),
         "concepts": ",".join(case.concepts), "market_levels": ",".join(case.market_levels),
-        "outcome": ",".join({item.outcome for item in case.evidence}),
-        "design": ",".join({item.design for item in case.evidence}),
+        "outcome": ",".join(sorted({item.outcome for item in case.evidence})),
+        "design": ",".join(sorted({item.design for item in case.evidence})),
         "indicators": ",".join(case.indicators.get("traditional", []) + case.indicators.get("harm", [])),
-        "country": ",".join(case.country), "country_name": " ".join(country_name(c) for c in case.country),
+        "country": ",".join(case.country), "country_name": names,
         "years": ",".join(period_years(case.period, this_year)), "period": case.period,
-        "sources": "\n".join(f"{decoded(s, 'author')} {decoded(s, 'editor')} {decoded(s, 'title')}" for s in cited),
+        "sources": sources_text,
         "status": case.status or "published", "period_start": start[0] if start else 0,
         "updated": case.updated or "",
     }
-    return IndexDoc(fields={k: v for k, v in fields.items()}, facets=facets_of(case))
+    return IndexDoc(fields=fields, facets=facets_of(case))
 
 
 def case_rows(case: Case) -> dict:

@@ -1,0 +1,166 @@
+"""Reading an index generation: ranked search with snippets, facet counts over the whole result
+set, spelling suggestions and more-like-this."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Iterable
+
+from whoosh import index as windex, query as wq
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
+
+from .queries import _OPERATOR, DocSets, make_parser, parse
+from .schema import FACETS
+from .writer import FACETS_FILE
+
+SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
+SORTS = {"relevance": (None, False), "period": ("period_start", True), "updated": ("updated", True)}
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    score: float
+    snippet: str
+    themes: list[str]
+    country: list[str]
+    period: str
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    fallback: bool = False
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "total": self.total, "results": [hit.__dict__ for hit in self.hits],
+                "facets": self.facets, "suggestion": self.suggestion}
+
+
+@dataclass
+class Index:
+    path: Path
+    _facets_by_doc: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._ix = windex.open_dir(str(self.path))
+        self._searcher = self._ix.searcher()
+        self._parser = make_parser(self._ix.schema)
+        self._analyzer = self._ix.schema["text"].analyzer
+        self._docsets = DocSets(self._searcher)
+        facets = json.loads((self.path / FACETS_FILE).read_text(encoding="utf-8"))
+        reader = self._searcher.reader()
+        ids = reader.column_reader("id")
+        self._facets_by_doc = [None if reader.is_deleted(n) else facets.get(_text(ids[n]), {})
+                               for n in range(reader.doc_count_all())]
+        self._drafts = self._docsets.term("status", "draft")
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def parse(self, text: str) -> tuple[wq.Query, bool]:
+        return parse(self._parser, text)
+
+    def search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
+               offset: int = 0, drafts: bool = False, sort: str = "relevance") -> SearchResult:
+        q, fallback = self.parse(text) if text.strip() else (wq.Every(), False)
+        allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
+        for name, values in (filters or {}).items():
+            if values:
+                allowed = allowed & frozenset().union(*(self._docsets.term(name, v.lower()) for v in values))
+        matched = self._docsets.of(q) & allowed
+        sortedby, reverse = SORTS.get(sort, SORTS["relevance"])
+        hits: list[Hit] = []
+        if matched and offset < len(matched):
+            results = self._searcher.search(q, filter=set(matched), limit=offset + limit, sortedby=sortedby, reverse=reverse)
+            terms = self._snippet_terms(q)
+            hits = [self._hit(hit, terms) for hit in results[offset: offset + limit]]
+        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text), fallback)
+
+    def _snippet_terms(self, q: wq.Query, expansions: int = 50) -> frozenset[str]:
+        """Analysed words of the query to mark in a snippet, prefixes expanded to indexed words."""
+        reader = self._searcher.reader()
+        terms = {_text(t) for fieldname, t in q.all_terms(phrases=True) if fieldname in ("text", "title", "summary")}
+        for leaf in (q.leaves() if not q.is_leaf() else [q]):
+            if isinstance(leaf, wq.MultiTerm) and leaf.field() in ("text", "title", "summary"):
+                terms.update(_text(t) for _, t in zip(range(expansions), leaf._btexts(reader)))
+        return frozenset(terms)
+
+    def _hit(self, hit, terms: frozenset[str]) -> Hit:
+        stored = hit.fields()
+        snippet = ""
+        for source in (stored.get("body", ""), stored.get("summary", "")):
+            if source and terms:
+                snippet = highlight(source, terms, self._analyzer, ContextFragmenter(200, 60, SNIPPET_CHARLIMIT),
+                                    HtmlFormatter(tagname="mark", classname="match", termclass="t"), top=2)
+            if snippet:
+                break
+        return Hit(id=stored["id"], title=stored["title"], score=round(float(hit.score or 0.0), 4),
+                   snippet=" ".join((snippet or escape(stored.get("summary", "")[:240])).split()), themes=_split(stored.get("themes")),
+                   country=_split(stored.get("country")), period=stored.get("period", ""))
+
+    def _count_facets(self, docnums: Iterable[int]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        for n in docnums:
+            values = self._facets_by_doc[n]
+            for name in FACETS:
+                bucket = counts[name]
+                for value in (values or {}).get(name, ()):
+                    bucket[value] = bucket.get(value, 0) + 1
+        return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
+
+    def suggest(self, text: str) -> str | None:
+        """A corrected query when some plain words are in no indexed text and a close word is.
+
+        Candidates are the unstemmed words of titles and summaries; a word counts as known when
+        its stem is in any text field, so a rare but correct word is never "corrected"."""
+        reader = self._searcher.reader()
+        changed = False
+
+        def known(word: str) -> bool:
+            stems = [token.text for token in self._analyzer(word)]
+            return not stems or any(reader.frequency(f, s) for s in stems for f in ("text", "title", "summary"))
+
+        def fix(match: re.Match) -> str:
+            nonlocal changed
+            word = match.group(0)
+            if _OPERATOR.match(word) or len(word) < 3 or known(word):
+                return word
+            found = (self._searcher.corrector("summary").suggest(word.lower(), limit=1, maxdist=2)
+                     or self._searcher.corrector("title").suggest(word.lower(), limit=1, maxdist=2))
+            if found and found[0] != word.lower():
+                changed = True
+                return found[0]
+            return word
+
+        corrected = re.sub(r"(?<![\w:])[^\W\d_]+(?![\w:*])", fix, text)
+        return corrected if changed else None
+
+    def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
+        docnum = self._searcher.document_number(id=case_id)
+        if docnum is None:
+            return []
+        stored = self._searcher.stored_fields(docnum)
+        allowed = (self._docsets.all if drafts else self._docsets.all - self._drafts) - {docnum}
+        results = self._searcher.more_like(docnum, "text", text=stored.get("body", ""), top=limit, numterms=15,
+                                           filter=set(allowed))
+        return [self._hit(hit, frozenset()) for hit in results]
+
+    def doc_count(self) -> int:
+        return self._searcher.doc_count()
+
+
+def _split(value) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

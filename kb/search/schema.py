@@ -1,0 +1,50 @@
+"""The index schema: one catch-all `text` field for ranked search, boosted `title` and `summary`,
+keyword fields for `field:value` queries and facets, and stored fields for results."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whoosh import fields as wf
+from whoosh.analysis import CharsetFilter, StemmingAnalyzer
+from whoosh.support.charset import accent_map
+
+SCHEMA_VERSION = "2"  # bump on any schema or analyzer change: the next build then re-indexes everything
+FACETS = ("themes", "concepts", "country", "market_levels", "outcome", "design")
+# A plain word is looked for in these; each extra field costs a matcher per word per query.
+DEFAULT_FIELDS = ("title", "summary", "text")
+ALIASES = {"themes": ["theme"], "concepts": ["concept"], "tags": ["tag"], "years": ["year"],
+           "market_levels": ["market_level"], "indicators": ["indicator"], "sources": ["source"]}
+
+
+def analyzer():
+    """English stemming with accent folding: `Zürich` and `zurich` meet, `coffeeshops` finds `coffeeshop`."""
+    return StemmingAnalyzer() | CharsetFilter(accent_map)
+
+
+def schema() -> wf.Schema:
+    text = analyzer()
+    keyword = dict(commas=True, lowercase=True, scorable=True)
+    return wf.Schema(
+        id=wf.ID(stored=True, unique=True, sortable=True),
+        title=wf.TEXT(analyzer=text, stored=True, field_boost=3.0, spelling=True),
+        summary=wf.TEXT(analyzer=text, stored=True, field_boost=1.5, spelling=True),
+        # body, claims, tags, locality, country names and cited sources, indexed once:
+        text=wf.TEXT(analyzer=text),
+        body=wf.STORED(),  # for snippets
+        sources=wf.TEXT(analyzer=text), country_name=wf.TEXT(analyzer=text),
+        tags=wf.KEYWORD(**keyword), themes=wf.KEYWORD(stored=True, **keyword),
+        concepts=wf.KEYWORD(**keyword), market_levels=wf.KEYWORD(**keyword),
+        outcome=wf.KEYWORD(**keyword), design=wf.KEYWORD(**keyword), indicators=wf.KEYWORD(**keyword),
+        country=wf.KEYWORD(stored=True, **keyword),
+        years=wf.KEYWORD(commas=True), period=wf.STORED(),
+        status=wf.ID(),
+        period_start=wf.NUMERIC(sortable=True), updated=wf.ID(sortable=True),
+    )
+
+
+@dataclass
+class IndexDoc:
+    """What the index needs of one case; made by the build from a Case and its sources."""
+
+    fields: dict[str, object]
+    facets: dict[str, list[str]]
