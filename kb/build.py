@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from . import search, storage
 from .documents import case_rows, facets_of, index_doc, source_row
 from .errors import WARNING, KbError, Problem, ValidationFailed
-from .loader import Collection, ParsedFile, load_collection
-from .model import Case
+from .loader import BIB_FILE, Collection, ParsedBibliography, ParsedFile, load_collection
+from .model import Case, Source
 
 INDEX_DIR = "index"
 FULL_REINDEX_SHARE = 0.3  # past this share of changed cases (and FULL_REINDEX_MIN), a fresh index
@@ -71,15 +71,20 @@ def build_lock(data_dir: Path):
         yield
 
 
-def _cached_files(engine: Engine) -> dict[str, ParsedFile]:
+def _cached_files(engine: Engine) -> tuple[dict[str, ParsedFile], ParsedBibliography | None]:
+    """The parse of every file from the last build (case files, and the bibliography)."""
     with engine.connect() as conn:
         rows = conn.execute(select(storage.files.c.path, storage.files.c.sha256, storage.files.c.parsed)).all()
-    cached = {}
+    cached, bib = {}, None
     for path, sha, parsed in rows:
-        case = Case.from_dict(parsed["case"]) if parsed.get("case") else None
         problems = [Problem(**p) for p in parsed.get("problems", [])]
+        if path == BIB_FILE:
+            sources = {row[0]: Source(*row) for row in parsed["sources"]}
+            bib = ParsedBibliography(sha, sources, problems)
+            continue
+        case = Case.from_dict(parsed["case"]) if parsed.get("case") else None
         cached[path] = ParsedFile(path, sha, case, problems)
-    return cached
+    return cached, bib
 
 
 def _file_row(parsed: ParsedFile) -> dict:
@@ -89,6 +94,12 @@ def _file_row(parsed: ParsedFile) -> dict:
         case["body"] = ""
     return {"path": parsed.path, "sha256": parsed.sha256,
             "parsed": {"case": case, "problems": [p.to_dict() for p in parsed.problems]}}
+
+
+def _bib_row(collection: Collection) -> dict:
+    problems = [p.to_dict() for p in collection.problems if p.path == BIB_FILE and p.code != "uncited"]
+    sources = [[s.key, s.entry_type, s.fields, s.raw, s.line] for s in collection.sources.values()]
+    return {"path": BIB_FILE, "sha256": collection.bib_sha256, "parsed": {"sources": sources, "problems": problems}}
 
 
 def build(root: Path, data: Path | str | None = None, *, procs: int | None = None, full: bool = False,
@@ -107,8 +118,8 @@ def build(root: Path, data: Path | str | None = None, *, procs: int | None = Non
 
 
 def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, progress) -> BuildReport:
-    cached = {} if full else _cached_files(engine)
-    collection = load_collection(root, cached=cached, progress=progress)
+    cached, cached_bib = ({}, None) if full else _cached_files(engine)
+    collection = load_collection(root, cached=cached, cached_bib=cached_bib, progress=progress)
     problems = collection.all_problems()
     if collection.has_errors() or (strict and any(p.severity == WARNING for p in problems)):
         raise ValidationFailed(problems)
@@ -174,6 +185,9 @@ def _write_database(engine: Engine, collection: Collection, cases: dict[str, Cas
         _insert(conn, storage.citations, [c for r in rows for c in r["citations"]])
         _delete_in(conn, storage.files, storage.files.c.path, sorted(files_changed))
         _insert(conn, storage.files, [_file_row(f) for f in collection.files if f.path in files_changed])
+        if write_sources:
+            _delete_in(conn, storage.files, storage.files.c.path, [BIB_FILE])
+            _insert(conn, storage.files, [_bib_row(collection)])
         storage.set_meta(conn, "bib_sha256", collection.bib_sha256)
         storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         storage.set_meta(conn, "index_schema", search.SCHEMA_VERSION)

@@ -79,9 +79,18 @@ def file_hash(raw: bytes, vocab: Vocabulary) -> str:
     return digest.hexdigest()
 
 
+@dataclass
+class ParsedBibliography:
+    sha256: str
+    sources: dict[str, Source]
+    problems: list[Problem]
+
+
 def load_collection(root: Path, *, cached: dict[str, ParsedFile] | None = None,
+                    cached_bib: ParsedBibliography | None = None,
                     progress: Callable[[Iterable], Iterable] = lambda it: it) -> Collection:
-    """Read and check every file under root. `cached` maps path -> ParsedFile of an earlier build."""
+    """Read and check every file under root, reusing the parse of any file (or bibliography) whose
+    content hash matches an earlier build's: `cached` maps path -> ParsedFile."""
     from .validate import collection_checks
 
     root = root.resolve()
@@ -98,15 +107,23 @@ def load_collection(root: Path, *, cached: dict[str, ParsedFile] | None = None,
     if bib_path.exists():
         raw = bib_path.read_bytes()
         collection.bib_sha256 = hashlib.sha256(raw).hexdigest()
-        try:
-            text = frontmatter.decode(raw)
-        except frontmatter.FrontMatterError as exc:
-            collection.problems.append(Problem(BIB_FILE, exc.line, ERROR, "bib-encoding", exc.message))
+        if cached_bib is not None and cached_bib.sha256 == collection.bib_sha256:
+            collection.sources = cached_bib.sources
+            collection.problems += cached_bib.problems
         else:
-            collection.sources, bib_problems = parse_bibliography(text, BIB_FILE)
-            collection.problems += bib_problems
+            _parse_bibliography_into(collection, raw)
     else:
         collection.problems.append(Problem(BIB_FILE, 1, ERROR, "bib-missing",
                                            f"{BIB_FILE} is missing; create it (it may be empty) at the root"))
     collection.problems += collection_checks(collection)
     return collection
+
+
+def _parse_bibliography_into(collection: Collection, raw: bytes) -> None:
+    try:
+        text = frontmatter.decode(raw)
+    except frontmatter.FrontMatterError as exc:
+        collection.problems.append(Problem(BIB_FILE, exc.line, ERROR, "bib-encoding", exc.message))
+    else:
+        collection.sources, bib_problems = parse_bibliography(text, BIB_FILE)
+        collection.problems += bib_problems

@@ -4,10 +4,10 @@ The build writes everything in one transaction; the schema is created and upgrad
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
+import orjson
 from sqlalchemy import (JSON, Column, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
                         event, select)
 from sqlalchemy.engine import Engine
@@ -103,15 +103,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """orjson (de)serialises the JSON columns: decoding 10,000 cached parses was a third of a
+    no-op rebuild with the standard library."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, json_serializer=_dumps)
+        engine = create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, json_serializer=_dumps, pool_pre_ping=True)
+    return create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads, pool_pre_ping=True)
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode("utf-8")
 
 
 def upgrade(engine: Engine) -> None:

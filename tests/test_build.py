@@ -177,3 +177,19 @@ def test_strict_build_refuses_warnings(kb_root, runner, db_url):
     assert "case_studies/sample-case.md:14: warning: unknown key 'flavour'" in result.output
     assert "Error: validation failed with 1 warning(s) (--strict); the previous build is unchanged" in result.output
     assert runner.invoke(main, ["--root", str(root), "build"]).exit_code == 0
+
+
+def test_bibliography_change_is_picked_up_and_cached(kb_root, db_url):
+    root = kb_root(TWO)
+    build(root)
+    bib = root / "bibliography.bib"
+    bib.write_text(bib.read_text().replace("Cannabis Coffeeshops and the Law", "Coffeeshops Revisited")
+                   + "\n@article{extra2001, title={No Author}, journal={J}, year={2001}}\n", encoding="utf-8")
+    report = build(root)
+    assert report.full_index and report.sources == 4
+    assert any("entry 'extra2001' (@article) has no author" in p.message for p in report.problems)
+    kb = KnowledgeBase(root)
+    assert kb.search("revisited").hits[0].id == "second"   # cited source titles are indexed
+    kb.close()
+    again = build(root)                                     # unchanged: parse taken from the cache
+    assert again.noop and any("entry 'extra2001' (@article) has no author" in p.message for p in again.problems)
