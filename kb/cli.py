@@ -181,5 +181,10 @@ def stats(obj: Context, output_format: str) -> None:
     click.echo(f"built: {data['built_at']}")
 
 
+from .cli_cite import bib, cite  # noqa: E402  (the citation commands live in their own module)
+
+main.add_command(cite)
+main.add_command(bib)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,181 @@
+"""`kb bib check`: the bibliography's own problems, beyond what parsing and `kb validate` catch.
+
+A registry of small checks over the parsed sources, each returning problems with a line and a
+message that says what to do: duplicate works under different keys (same DOI, or same normalised
+title and year), malformed DOIs and URLs, keys that differ only in case (citeproc-py and BibTeX
+treat them as one), fields the chosen styles print but an entry lacks, and unused entries.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Callable, Iterable
+from urllib.parse import urlsplit
+
+from .bibliography import decode_latex
+from .errors import ERROR, WARNING, Problem
+from .model import Source
+
+if TYPE_CHECKING:
+    from .loader import Collection
+
+BIB_FILE = "bibliography.bib"
+ALL_STYLES = ("apa", "chicago-author-date", "harvard")
+DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
+DOI = re.compile(r"^10\.\d{4,9}/\S+$")
+URL_FIELD = re.compile(r"^\\url\{(.*)\}$", re.S)
+
+# (entry type, field, styles that print it): what a reference needs beyond BibTeX's required fields.
+STYLE_FIELDS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("article", "volume", ALL_STYLES),
+    ("article", "pages", ALL_STYLES),
+    ("incollection", "editor", ALL_STYLES),
+    ("incollection", "pages", ("apa", "harvard")),  # Chicago 18 leaves chapter pages out
+    ("inproceedings", "pages", ("apa", "harvard")),
+    ("misc", "year", ALL_STYLES),
+    ("online", "year", ALL_STYLES),
+    ("online", "urldate", ("harvard",)),
+]
+
+Check = Callable[["Collection", tuple[str, ...]], list[Problem]]
+
+
+def _problem(source: Source, severity: str, code: str, message: str) -> Problem:
+    return Problem(BIB_FILE, source.line, severity, code, message)
+
+
+def normalised_doi(value: str) -> str:
+    return DOI_PREFIX.sub("", value.strip()).lower()
+
+
+def normalised_title(value: str) -> str:
+    """Title for comparison: LaTeX decoded, accents and punctuation dropped, case folded."""
+    text = unicodedata.normalize("NFKD", decode_latex(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return " ".join(re.sub(r"[^\w\s]|_", " ", text).split())
+
+
+def duplicate_dois(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    first: dict[str, Source] = {}
+    problems = []
+    for source in collection.sources.values():
+        doi = normalised_doi(source.fields.get("doi", ""))
+        if not doi:
+            continue
+        if doi in first:
+            other = first[doi]
+            problems.append(_problem(source, ERROR, "duplicate-doi",
+                                     f"entry {source.key!r} has the same DOI as {other.key!r} (line {other.line}): {doi}; "
+                                     f"keep one entry and cite it by one key"))
+        else:
+            first[doi] = source
+    return problems
+
+
+def duplicate_titles(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    first: dict[tuple[str, str], Source] = {}
+    problems = []
+    for source in collection.sources.values():
+        title = normalised_title(source.fields.get("title", ""))
+        if not title:
+            continue
+        key = (title, source.year.strip())
+        other = first.setdefault(key, source)
+        if other is source:
+            continue
+        dois = {normalised_doi(s.fields.get("doi", "")) for s in (source, other)} - {""}
+        if len(dois) < 2:  # two different DOIs are two different works
+            problems.append(_problem(source, WARNING, "duplicate-title",
+                                     f"entry {source.key!r} has the same title and year as {other.key!r} (line {other.line}); "
+                                     f"if they are one work, keep one entry and cite it by one key"))
+    return problems
+
+
+def malformed_dois(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    problems = []
+    for source in collection.sources.values():
+        value = source.fields.get("doi", "").strip()
+        if not value:
+            continue
+        bare = DOI_PREFIX.sub("", value)
+        if not DOI.match(bare):
+            problems.append(_problem(source, ERROR, "bad-doi",
+                                     f"entry {source.key!r}: doi {value!r} is not a DOI; write it like '10.1016/j.drugpo.2020.102345'"))
+        elif bare != value:
+            problems.append(_problem(source, WARNING, "doi-prefix",
+                                     f"entry {source.key!r}: write the bare DOI {bare!r}, not {value!r}; styles add https://doi.org/ themselves"))
+    return problems
+
+
+def malformed_urls(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    problems = []
+    for source in collection.sources.values():
+        for field in ("url", "howpublished"):
+            value = source.fields.get(field, "").strip()
+            if field == "howpublished":
+                match = URL_FIELD.match(value)
+                if not match:
+                    continue
+                value = match.group(1).strip()
+            if value and not _is_url(value):
+                problems.append(_problem(source, ERROR, "bad-url",
+                                         f"entry {source.key!r}: {field} {value!r} is not a web address; "
+                                         f"write it like 'https://www.example.org/report.pdf'"))
+    return problems
+
+
+def _is_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return (parts.scheme in ("http", "https", "ftp") and not re.search(r"\s", value)
+            and ("." in host or host == "localhost") and not host.startswith(".") and not host.endswith("."))
+
+
+def keys_differing_in_case(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    first: dict[str, Source] = {}
+    problems = []
+    for source in collection.sources.values():
+        other = first.setdefault(source.key.lower(), source)
+        if other is not source:
+            problems.append(_problem(source, ERROR, "key-case",
+                                     f"key {source.key!r} differs from {other.key!r} (line {other.line}) only in case; "
+                                     f"BibTeX and citation formatters treat them as one key: rename one"))
+    return problems
+
+
+def missing_style_fields(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    problems = []
+    for source in collection.sources.values():
+        for entry_type, field, printed_by in STYLE_FIELDS:
+            wanted = [style for style in printed_by if style in styles]
+            if source.entry_type == entry_type and wanted and not source.fields.get(field, "").strip():
+                effect = " (they print 'n.d.')" if field == "year" else ""
+                problems.append(_problem(source, WARNING, "style-field",
+                                         f"entry {source.key!r} (@{entry_type}) has no {field}, which {_join(wanted)} "
+                                         f"print{effect}; add it if the work has one"))
+    return problems
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def unused_entries(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    cited = {key for case in collection.cases for key in case.cited_keys()}
+    return [_problem(source, WARNING, "unused", f"entry {source.key!r} is not cited by any case; cite it or remove it")
+            for source in collection.sources.values() if source.key not in cited]
+
+
+BIB_CHECKS: list[Check] = [duplicate_dois, duplicate_titles, malformed_dois, malformed_urls,
+                           keys_differing_in_case, missing_style_fields, unused_entries]
+
+
+def check_bibliography(collection: "Collection", styles: Iterable[str] = ALL_STYLES) -> list[Problem]:
+    """All problems of bibliography.bib in one pass: parsing (from the loader), then BIB_CHECKS."""
+    styles = tuple(styles)
+    problems = [p for p in collection.problems if p.path == BIB_FILE and p.code != "uncited"]
+    problems += [problem for check in BIB_CHECKS for problem in check(collection, styles)]
+    return sorted(set(problems), key=lambda p: (p.line, p.severity, p.code, p.message))

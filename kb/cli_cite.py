@@ -1,0 +1,124 @@
+"""`kb cite` and `kb bib check`: options parsed here, the work done by kb.citations and kb.bibcheck."""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from .bibcheck import ALL_STYLES, check_bibliography
+from .citations import CITE_FORMATS, CiteRequest, cite_output
+from .cli import Context, _print_problems, pass_ctx
+from .errors import KbError, UnknownIdError
+from .formatting import ALIASES, STYLES
+from .validate import exit_code
+
+STYLE_CHOICES = click.Choice([*STYLES, *ALIASES])
+
+
+class BadInput(click.ClickException):
+    """An unknown id, theme or style: `Error: <message>` and exit 2, like click's own usage errors."""
+
+    exit_code = 2
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a failure leaves no half-written file."""
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent or ".", prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _load(obj: Context):
+    from .loader import load_collection
+    try:
+        return load_collection(obj.root)
+    except KbError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _search_ids(obj: Context, query: str, limit: int) -> tuple[str, ...]:
+    knowledge_base = obj.knowledge_base()
+    try:
+        return tuple(hit.id for hit in knowledge_base.search(query, limit=limit).hits)
+    finally:
+        knowledge_base.close()
+
+
+@click.command()
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("--evidence", multiple=True, metavar="CASE/EVIDENCE", help="Cite one evidence item (repeatable).")
+@click.option("--theme", metavar="THEME", help="Cite the published cases of a theme.")
+@click.option("--query", metavar="TEXT", help="Cite the cases a search finds (needs `kb build`).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Search hits taken by --query.")
+@click.option("--format", "output_format", type=click.Choice(CITE_FORMATS), default="text", show_default=True,
+              help="text or markdown: a formatted reference list; bibtex, ris, csl-json: an export.")
+@click.option("--style", type=STYLE_CHOICES, default="apa", show_default=True, help="Citation style for text and markdown.")
+@click.option("--case-itself", is_flag=True, help="Cite the case studies themselves, not their sources.")
+@click.option("--claims", is_flag=True, help="Print each evidence item's claim followed by its in-text citation.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
+@pass_ctx
+def cite(obj: Context, ids, evidence, theme, query, limit, output_format, style, case_itself, claims, output) -> None:
+    """Formatted references or an export of the sources behind cases, evidence items, a theme or a search.
+
+    Several IDs and --evidence options make a basket; sources are listed once, in order of first
+    appearance (in a reference list, in the style's order). Examples:
+
+    \b
+      kb cite boston-operation-ceasefire --style chicago-author-date
+      kb cite --evidence boston-operation-ceasefire/shootings --claims
+      kb cite --theme targeted-deterrence --format bibtex --output deterrence.bib
+      kb cite boston-operation-ceasefire --case-itself --format ris
+    """
+    collection = _load(obj)
+    request = CiteRequest(tuple(ids), tuple(evidence), theme, (), output_format, style, case_itself, claims)
+    try:
+        if query:
+            request.hit_ids = _search_ids(obj, query, limit)
+            if not request.hit_ids and not (ids or evidence or theme):
+                click.echo(f"no case matches {query!r}", err=True)
+                return
+        text = cite_output(collection, request)
+    except UnknownIdError as exc:
+        raise BadInput(str(exc)) from None
+    except KbError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not text:
+        click.echo("the selection cites no sources", err=True)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomically(output, text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@click.group()
+def bib() -> None:
+    """Bibliography tools."""
+
+
+@bib.command("check")
+@click.option("--style", "styles", multiple=True, type=click.Choice(ALL_STYLES),
+              help="Only the fields these styles need (repeatable; default all).")
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_ctx
+def check(obj: Context, styles: tuple[str, ...], strict: bool, output_format: str) -> None:
+    """Duplicates, malformed DOIs and URLs, fields the styles need, unused entries.
+
+    One line per problem, `path:line: severity: message`; exit 1 when there is an error (with
+    --strict: an error or warning), 0 otherwise.
+    """
+    problems = check_bibliography(_load(obj), styles or ALL_STYLES)
+    _print_problems(problems, output_format, True)
+    sys.exit(exit_code(problems, strict))
