@@ -92,8 +92,9 @@ def validate(obj: Context, strict: bool, output_format: str, verbose: bool) -> N
 @click.option("--full", is_flag=True, help="Ignore caches: re-read every file and rebuild the index.")
 @click.option("--procs", type=click.IntRange(1, 8), default=None, help="Index writer processes (default: automatic).")
 @click.option("--strict", is_flag=True, help="Refuse to build when there are warnings.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show how long each phase took.")
 @pass_ctx
-def build(obj: Context, full: bool, procs: int | None, strict: bool) -> None:
+def build(obj: Context, full: bool, procs: int | None, strict: bool, verbose: bool) -> None:
     """Validate, then write the database and search index (atomic and incremental)."""
     try:
         report = run_build(obj.root, obj.data, procs=procs, full=full, strict=strict, progress=_progress("reading"))
@@ -111,6 +112,8 @@ def build(obj: Context, full: bool, procs: int | None, strict: bool) -> None:
         click.echo(f"built {report.cases} cases, {report.sources} sources in {report.seconds:.2f} s: "
                    f"{len(report.changed)} changed, {len(report.removed)} removed, {report.reindexed} indexed"
                    f"{' (full index)' if report.full_index else ''}")
+    if verbose:
+        click.echo("phases: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.timings.items()))
 
 
 @main.command()

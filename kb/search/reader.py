@@ -2,13 +2,13 @@
 set, spelling suggestions and more-like-this."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Iterable
 
+import orjson
 from whoosh import index as windex, query as wq
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
@@ -56,7 +56,7 @@ class Index:
         self._parser = make_parser(self._ix.schema)
         self._analyzer = self._ix.schema["text"].analyzer
         self._docsets = DocSets(self._searcher)
-        facets = json.loads((self.path / FACETS_FILE).read_text(encoding="utf-8"))
+        facets = orjson.loads((self.path / FACETS_FILE).read_bytes())
         reader = self._searcher.reader()
         ids = reader.column_reader("id")
         self._facets_by_doc = [None if reader.is_deleted(n) else facets.get(_text(ids[n]), {})
