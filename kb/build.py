@@ -171,6 +171,7 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
     report.reindexed = len(to_index)
     this_year = dt.date.today().year
     with report.phase("documents"):
+        _restore_bodies(engine, [cases[cid] for cid in to_index if not cases[cid].body])
         docs = [index_doc(cases[cid], collection.sources, this_year) for cid in to_index]
     generation = f"g{time.time_ns()}"
     workers = procs or (2 if len(docs) >= 2000 and (os.cpu_count() or 1) > 1 else 1)
@@ -186,6 +187,17 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
     search.remove_stale(index_root, keep={generation, current_generation})
     report.generation = generation
     return report
+
+
+def _restore_bodies(engine: Engine, cached_cases: list[Case]) -> None:
+    """Cached parses leave the body out (it is in the cases table); put it back for re-indexing."""
+    by_id = {case.id: case for case in cached_cases}
+    with engine.connect() as conn:
+        for start in range(0, len(cached_cases), 500):
+            chunk = list(by_id)[start:start + 500]
+            for case_id, body in conn.execute(select(storage.cases.c.id, storage.cases.c.body)
+                                              .where(storage.cases.c.id.in_(chunk))):
+                by_id[case_id].body = body
 
 
 def _other_generations(index_root: Path, exclude: str) -> set[str]:

@@ -57,7 +57,10 @@ def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDo
     claims = "\n".join(item.claim for item in case.evidence)
     fields = {
         "id": case.id, "title": case.title, "summary": case.summary, "body": body,
-        "text": "\n".join((body, claims, " ".join(case.tags), case.locality, names, sources_text)),
+        # Everything a plain word is matched against, in one field so that ranking can skip
+        # non-competitive documents; the title counts three times and the summary twice.
+        "text": "\n".join((case.title, case.title, case.title, case.summary, case.summary, body, claims,
+                           " ".join(case.tags), case.locality, names, sources_text)),
         "tags": ",".join(case.tags), "themes": ",".join(case.themes),
         "concepts": ",".join(case.concepts), "market_levels": ",".join(case.market_levels),
         "outcome": ",".join(sorted({item.outcome for item in case.evidence})),

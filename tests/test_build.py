@@ -190,6 +190,7 @@ def test_bibliography_change_is_picked_up_and_cached(kb_root, db_url):
     assert any("entry 'extra2001' (@article) has no author" in p.message for p in report.problems)
     kb = KnowledgeBase(root)
     assert kb.search("revisited").hits[0].id == "second"   # cited source titles are indexed
+    assert kb.search("health services").hits[0].id == "first"  # re-indexed from the cache: bodies kept
     kb.close()
     again = build(root)                                     # unchanged: parse taken from the cache
     assert again.noop and any("entry 'extra2001' (@article) has no author" in p.message for p in again.problems)

@@ -134,8 +134,8 @@ class Index:
             word = match.group(0)
             if _OPERATOR.match(word) or len(word) < 3 or known(word):
                 return word
-            found = (self._searcher.corrector("summary").suggest(word.lower(), limit=1, maxdist=2)
-                     or self._searcher.corrector("title").suggest(word.lower(), limit=1, maxdist=2))
+            found = (self._searcher.corrector("summary").suggest(word.lower(), limit=1, maxdist=2, prefix=1)
+                     or self._searcher.corrector("title").suggest(word.lower(), limit=1, maxdist=2, prefix=1))
             if found and found[0] != word.lower():
                 changed = True
                 return found[0]

@@ -38,6 +38,24 @@ _patch_whoosh_length_reader()
 POOL_MB = 768
 
 
+def _merge_small(writer, segments):
+    """Merge policy for incremental commits: fold every segment under SMALL_SEGMENT documents
+    into the new one, so edits do not leave a trail of tiny segments that each cost every query
+    a sub-search."""
+    from whoosh.reading import SegmentReader
+
+    kept = []
+    for segment in segments:
+        if segment.doc_count_all() < SMALL_SEGMENT:
+            writer.add_reader(SegmentReader(writer.storage, writer.schema, segment))
+        else:
+            kept.append(segment)
+    return kept
+
+
+SMALL_SEGMENT = 1000
+
+
 def _write(ix, docs: Iterable[IndexDoc], removed: Iterable[str], procs: int, incremental: bool) -> None:
     kwargs: dict = {"limitmb": POOL_MB if procs > 1 else 256}
     if procs > 1:
@@ -52,7 +70,10 @@ def _write(ix, docs: Iterable[IndexDoc], removed: Iterable[str], procs: int, inc
     except BaseException:
         writer.cancel()
         raise
-    writer.commit()
+    if incremental:
+        writer.commit(mergetype=_merge_small)
+    else:
+        writer.commit()
     gc.unfreeze()
 
 
