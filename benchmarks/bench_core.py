@@ -50,8 +50,8 @@ def generate(root: Path, n: int, seed: int = 7) -> None:
     vocab = sorted({"".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(30000)})
     # The real words sit at Zipf ranks from 8 to about 2,000, so that, as in a real collection, a
     # few of them appear in nearly every case and most in a minority of cases.
-    for n, word in enumerate(REAL):
-        vocab.insert(int(8 * 1.22 ** n), word)
+    for position, word in enumerate(REAL):
+        vocab.insert(int(8 * 1.22 ** position), word)
     weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
     (root / "case_studies").mkdir(parents=True)
     keys = [f"author{i}2000title" for i in range(2 * n)]
