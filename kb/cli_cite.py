@@ -1,6 +1,7 @@
 """`kb cite` and `kb bib check`: options parsed here, the work done by kb.citations and kb.bibcheck."""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from .bibcheck import ALL_STYLES, check_bibliography
-from .citations import CITE_FORMATS, CiteRequest, cite_output
+from .citations import CITE_FORMATS, CiteRequest, backlinks, choices_message, cite_output
 from .cli import Context, _print_problems, pass_ctx
 from .errors import KbError, UnknownIdError
 from .formatting import ALIASES, STYLES
@@ -122,3 +123,24 @@ def check(obj: Context, styles: tuple[str, ...], strict: bool, output_format: st
     problems = check_bibliography(_load(obj), styles or ALL_STYLES)
     _print_problems(problems, output_format, True)
     sys.exit(exit_code(problems, strict))
+
+
+@bib.command("cited-by")
+@click.argument("key")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_ctx
+def cited_by(obj: Context, key: str, output_format: str) -> None:
+    """Every case and evidence item that cites bibliography entry KEY, with its locators."""
+    collection = _load(obj)
+    if key not in collection.sources:
+        raise click.UsageError(choices_message("bibliography key", key, collection.sources, "keys"))
+    links = backlinks(collection.cases).get(key, [])
+    if output_format == "json":
+        click.echo(json.dumps([{"case": link.case_id, "evidence": link.evidence_id, "locator": link.locator}
+                               for link in links], indent=2))
+        return
+    if not links:
+        click.echo(f"{key} is not cited by any case")
+    for link in links:
+        where = f"{link.case_id}/{link.evidence_id}" if link.evidence_id else f"{link.case_id} (body)"
+        click.echo(f"{where}{', ' + link.locator if link.locator else ''}")

@@ -5,6 +5,7 @@ tests/test_cite.py` rewrites them (read the diff before committing it).
 """
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from pathlib import Path
@@ -356,3 +357,17 @@ def test_markup_is_escaped_once(style):
     assert "Criminology &amp; Public Policy</i>" in html and " & " not in html
     markdown = Formatter([item], style, "markdown").references()[0]
     assert "Crime & \\<Punishment\\> \\*" in markdown and "*Criminology & Public Policy*" in markdown
+
+
+def test_bib_cited_by(kb_root, runner):
+    from conftest import case_text
+    root = kb_root({"sample-case.md": case_text(body="Text [@roe2015cannabis, ch. 2].\n")})
+    result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "doe2020policing"])
+    assert result.exit_code == 0 and result.output == "sample-case/overdose-deaths, p. 5\n"
+    result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "roe2015cannabis", "--format", "json"])
+    assert json.loads(result.output) == [{"case": "sample-case", "evidence": None, "locator": "ch. 2"}]
+    result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "bank2018laundering"])
+    assert result.output == "bank2018laundering is not cited by any case\n"
+    result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "doe2020polcing"])
+    assert result.exit_code == 2
+    assert "unknown bibliography key 'doe2020polcing' (did you mean 'doe2020policing'?); valid keys:" in result.output
