@@ -151,6 +151,9 @@ def missing_style_fields(collection: "Collection", styles: tuple[str, ...]) -> l
     for source in collection.sources.values():
         for entry_type, field, printed_by in STYLE_FIELDS:
             wanted = [style for style in printed_by if style in styles]
+            press = source.fields.get("entrysubtype", "").strip().lower() in ("newspaper", "magazine")
+            if press and field in ("volume", "pages"):
+                continue  # a press article is cited by date, not volume and pages
             if source.entry_type == entry_type and wanted and not source.fields.get(field, "").strip():
                 effect = " (they print 'n.d.')" if field == "year" else ""
                 problems.append(_problem(source, WARNING, "style-field",

@@ -4,6 +4,7 @@ style loader (nothing in the library is patched globally). Each one is pinned by
 - `is-numeric="locator"` was always false, so APA and Chicago dropped chapter and section labels;
 - `text-case` on a `<label>` was skipped for items without a `language` (APA printed `(ed.)`);
 - an entry without an author printed its title twice (once standing in for the author);
+- Cite Them Right's "[Preprint]" is printed only for items whose `status` says so;
 - entries sorted by code point (`Sánchez` after `Stevens`): sort keys are accent-folded;
 - macros, locale terms and each entry's source are looked up once, not hundreds of times.
 The locale's `punctuation-in-quote` is read here and applied by `kb.formatting`.
@@ -141,6 +142,14 @@ class _Text(_CachedTerms, Text):
 
     def get_macro(self, name):
         return self.get_root().macros[name]
+
+    def process(self, item, context=None, **kwargs):
+        """Cite Them Right labels every journal article without volume and pages "[Preprint]";
+        ours lack them only where they were not verified, so the label is printed only for items
+        whose `status` (biblatex `pubstate`) says they are unpublished."""
+        if self.get("value") == "Preprint" and "status" not in item.reference:
+            return None, None
+        return super().process(item, context, **kwargs)
 
     def _variable(self, item, context):
         text = super()._variable(item, context)

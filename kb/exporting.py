@@ -41,10 +41,23 @@ _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
 _URL_COMMAND = re.compile(r"^\\url\{(.*)\}$", re.S)
 
 
+def csl_type(source: Source) -> str:
+    """CSL type of an entry; biblatex's `entrysubtype = {newspaper}` (or `magazine`) on an
+    @article makes it a press article, which styles print without volume and pages."""
+    subtype = source.fields.get("entrysubtype", "").strip().lower()
+    if source.entry_type == "article" and subtype in ("newspaper", "magazine"):
+        return f"article-{subtype}"
+    return CSL_TYPES.get(source.entry_type, "document")
+
+
+PUBSTATES = {"prepublished": "preprint", "preprint": "preprint", "submitted": "submitted", "inpress": "in press",
+             "forthcoming": "forthcoming"}
+
+
 def source_to_csl(source: Source) -> dict:
     """A CSL-JSON item for one BibTeX entry: LaTeX decoded, names split, `{Braced}` case kept."""
     fields = source.fields
-    item: dict = {"id": source.key, "type": CSL_TYPES.get(source.entry_type, "document")}
+    item: dict = {"id": source.key, "type": csl_type(source)}
     for role, field in (("author", "author"), ("editor", "editor"), ("translator", "translator")):
         if fields.get(field, "").strip():
             item[role] = parse_names(fields[field])
@@ -63,6 +76,9 @@ def source_to_csl(source: Source) -> dict:
         item["URL"] = url
     if fields.get("doi", "").strip():
         item["DOI"] = _DOI_PREFIX.sub("", fields["doi"].strip())
+    pubstate = fields.get("pubstate", "").strip().lower()
+    if pubstate in PUBSTATES:
+        item["status"] = PUBSTATES[pubstate]
     if source.entry_type in _THESIS_GENRE and "genre" not in item:
         item["genre"] = _THESIS_GENRE[source.entry_type]
     for variable, value in (("issued", _date(fields.get("date", ""), fields.get("year", ""), fields.get("month", ""))),
@@ -249,7 +265,7 @@ def to_csl_json(items: list[dict]) -> str:
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
-RIS_TYPES = {"article-journal": "JOUR", "book": "BOOK", "chapter": "CHAP", "paper-conference": "CPAPER",
+RIS_TYPES = {"article-journal": "JOUR", "article-newspaper": "NEWS", "article-magazine": "MGZN", "book": "BOOK", "chapter": "CHAP", "paper-conference": "CPAPER",
              "report": "RPRT", "thesis": "THES", "manuscript": "UNPB", "webpage": "ELEC", "pamphlet": "PAMP"}
 _RIS_TEXT = {"container-title": "secondary_title", "collection-title": "tertiary_title", "volume": "volume",
              "issue": "number", "number": "note", "publisher": "publisher", "publisher-place": "place_published",

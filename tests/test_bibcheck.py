@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -100,4 +101,5 @@ def test_missing_bibliography_is_an_error(kb_root, runner):
 def test_bib_help_lists_check(runner):
     result = runner.invoke(main, ["bib", "--help"])
     assert result.exit_code == 0
-    assert "check  Duplicates, malformed DOIs and URLs" in result.output
+    assert re.search(r"check\s+Duplicates, malformed DOIs and URLs", result.output)
+    assert re.search(r"cited-by\s+Every case and evidence item", result.output)

@@ -371,3 +371,16 @@ def test_bib_cited_by(kb_root, runner):
     result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "doe2020polcing"])
     assert result.exit_code == 2
     assert "unknown bibliography key 'doe2020polcing' (did you mean 'doe2020policing'?); valid keys:" in result.output
+
+
+def test_preprint_label_only_for_unpublished_items():
+    """Cite Them Right prints "[Preprint]" for any article without volume and pages; we print it
+    only when the entry's pubstate says the work is unpublished."""
+    from kb.bibliography import parse_bibliography
+    from kb.exporting import source_to_csl
+    from kb.formatting import format_references
+    bib = ("@article{a2020, author={Doe, Jane}, title={Published Work}, journal={J}, year={2020}}\n"
+           "@article{b2021, author={Roe, Ann}, title={Draft Work}, journal={J}, year={2021}, pubstate={prepublished}}\n")
+    sources, _ = parse_bibliography(bib, "bibliography.bib")
+    lines = format_references([source_to_csl(s) for s in sources.values()], "harvard")
+    assert [("[Preprint]" in line) for line in lines] == [False, True]

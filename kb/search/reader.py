@@ -76,11 +76,20 @@ class Index:
         for name, values in (filters or {}).items():
             if values:
                 allowed = allowed & frozenset().union(*(self._docsets.term(name, v.lower()) for v in values))
-        matched = self._docsets.of(q) & allowed
         sortedby, reverse = SORTS.get(sort, SORTS["relevance"])
+        if _has_phrase(q):
+            # Whoosh's position matching is the whole cost of a phrase: run it once, unlimited,
+            # and take both the ranking and the matching set from that one pass.
+            results = self._searcher.search(q, filter=set(allowed), limit=None, sortedby=sortedby, reverse=reverse)
+            matched = frozenset(results.docs())
+        else:
+            matched = self._docsets.of(q) & allowed
+            results = None
+            if matched and offset < len(matched):
+                results = self._searcher.search(q, filter=set(matched), limit=offset + limit,
+                                                sortedby=sortedby, reverse=reverse)
         hits: list[Hit] = []
-        if matched and offset < len(matched):
-            results = self._searcher.search(q, filter=set(matched), limit=offset + limit, sortedby=sortedby, reverse=reverse)
+        if results is not None and offset < len(matched):
             terms = self._snippet_terms(q)
             hits = [self._hit(hit, terms) for hit in results[offset: offset + limit]]
         return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text), fallback)
@@ -156,6 +165,10 @@ class Index:
 
     def doc_count(self) -> int:
         return self._searcher.doc_count()
+
+
+def _has_phrase(q: wq.Query) -> bool:
+    return any(isinstance(leaf, wq.Phrase) for leaf in ([q] if q.is_leaf() else q.leaves()))
 
 
 def _split(value) -> list[str]:
