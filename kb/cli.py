@@ -184,6 +184,22 @@ def stats(obj: Context, output_format: str) -> None:
     click.echo(f"built: {data['built_at']}")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--debug", is_flag=True, help="Reload on code changes and show debugging pages (never in production).")
+@pass_ctx
+def serve(obj: Context, host: str, port: int, debug: bool) -> None:
+    """Serve the web browser for one user with Flask's development server.
+
+    Run `kb build` first; a running server picks up later builds by itself. For several users,
+    serve `webapp:create_app()` with gunicorn (see docs/deployment.md).
+    """
+    from webapp import create_app
+    app = create_app({"ROOT": str(obj.root.resolve()), "DATA_DIR": obj.data})
+    app.run(host=host, port=port, debug=debug, threaded=True)
+
+
 from .cli_cite import bib, cite  # noqa: E402  (the citation commands live in their own module)
 
 main.add_command(cite)

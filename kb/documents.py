@@ -39,8 +39,14 @@ def period_years(period: str, this_year: int) -> list[str]:
     return [str(year) for year in range(start, min(end, CURRENT_YEAR_CAP) + 1)]
 
 
-def facets_of(case: Case) -> dict[str, list[str]]:
+def decades(period: str, this_year: int) -> list[str]:
+    """'1992-2005' -> ['1990s', '2000s']; an ongoing period runs to this year."""
+    return sorted({f"{int(year) // 10 * 10}s" for year in period_years(period, this_year)})
+
+
+def facets_of(case: Case, this_year: int) -> dict[str, list[str]]:
     return {
+        "decade": decades(case.period, this_year),
         "themes": case.themes, "concepts": case.concepts, "country": case.country,
         "market_levels": case.market_levels,
         "outcome": sorted({item.outcome for item in case.evidence if item.outcome}),
@@ -68,11 +74,12 @@ def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDo
         "indicators": ",".join(case.indicators.get("traditional", []) + case.indicators.get("harm", [])),
         "country": ",".join(case.country), "country_name": names,
         "years": ",".join(period_years(case.period, this_year)), "period": case.period,
+        "decade": ",".join(decades(case.period, this_year)),
         "sources": sources_text,
         "status": case.status or "published", "period_start": start[0] if start else 0,
         "updated": case.updated or "",
     }
-    return IndexDoc(fields=fields, facets=facets_of(case))
+    return IndexDoc(fields=fields, facets=facets_of(case, this_year))
 
 
 def case_rows(case: Case) -> dict:

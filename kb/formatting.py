@@ -171,6 +171,13 @@ class Formatter:
             self.style.root.formatter = self._formatter
             return [self._finish(entry) for entry in self._bibliography.bibliography()]
 
+    def references_by_key(self) -> list[tuple[str, str]]:
+        """(key, formatted entry) in the style's order, for reference lists with anchors."""
+        entries = self.references()
+        with _lock:
+            keys = [str(key) for key in self._bibliography.keys]
+        return list(zip(keys, entries))
+
     def cite(self, cites: Iterable[tuple[str, str] | tuple[str, str, str]]) -> str:
         """An in-text citation of (key, locator[, prefix]) tuples, e.g. `(Roe, 2015, p. 12)`."""
         citation = Citation([_citation_item(*cite) for cite in cites])

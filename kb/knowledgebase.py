@@ -34,6 +34,8 @@ class KnowledgeBase:
         generation = storage.get_meta(self.engine, "index_generation")
         if not generation:
             raise KbError(f"no build found in {self.data_dir}; run `kb build` first")
+        if storage.get_meta(self.engine, "index_schema") != search.SCHEMA_VERSION:
+            raise KbError(f"the search index in {self.data_dir} was made by another version of kb; run `kb build`")
         with self._lock:
             if generation != self._generation or self._index is None:
                 old = self._index

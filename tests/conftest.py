@@ -121,3 +121,52 @@ def db_url(request, monkeypatch, tmp_path):
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
+
+
+@pytest.fixture
+def built_root(kb_root, monkeypatch):
+    """A knowledge base with two published cases and a draft, built (SQLite in the root)."""
+    from kb.build import build
+    monkeypatch.delenv("KB_DATABASE_URL", raising=False)
+    evidence_two = textwrap.dedent("""\
+        evidence:
+          - id: shootings
+            claim: Shootings fell after call-ins & meetings.
+            cite: "[@roe2015cannabis, ch. 2]"
+            outcome: violence
+            direction: improved
+            design: quasi-experimental
+            strength: 4
+          - id: arrests
+            claim: Arrests did not change.
+            cite: "[@bank2018laundering]"
+            outcome: arrests
+            direction: no-change
+            design: official-statistics""")
+    root = kb_root({
+        "police/sample-case.md": case_text(body="## Context\n\nPolice worked with health services [@doe2020policing, p. 3].\n\n"
+                                           "## Outcomes\n\nOverdoses fell [@doe2020policing; @roe2015cannabis].\n"),
+        "deterrence/second-case.md": case_text("second-case", title='"Ceasefire in Boston"', country="US",
+                                               period='"1996-2000"', themes="[targeted-deterrence]",
+                                               evidence=evidence_two, body="## Context\n\nGangs and guns.\n"),
+        "draft/draft-case.md": case_text("draft-case", title='"Unfinished draft"', status="draft"),
+    })
+    build(root)
+    return root
+
+
+@pytest.fixture
+def app(built_root, tmp_path):
+    from webapp import create_app
+    app = create_app({"ROOT": str(built_root), "TESTING": True, "WTF_CSRF_ENABLED": False,
+                      "SECRET_KEY": "test", "BASE_URL": "https://kb.example.org"})
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    state = app.extensions["kb"]
+    if state["kb"] is not None:
+        state["kb"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

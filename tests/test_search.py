@@ -102,6 +102,8 @@ def test_facets_count_whole_result_set_not_page(kb):
                                        "targeted-deterrence": 1, "tolerated-cannabis-markets": 1}
     assert result.facets["country"] == {"CH": 1, "NL": 1, "NO": 1, "US": 1}
     assert result.facets["outcome"] == {"public-health": 3, "violence": 1}
+    assert result.facets["decade"]["1990s"] == 3   # zurich 1992-1995, boston 1996-2000, coffee 1976-
+    assert ids(kb.search("", filters={"decade": ["1970s"]})) == ["coffee"]
 
 
 def test_filters_and_drafts(kb):
@@ -134,7 +136,7 @@ def test_cli_json_shape(kb, runner):
     assert data["query"] == "ceasefire" and data["total"] == 1 and data["suggestion"] is None
     assert set(data["results"][0]) == {"id", "title", "score", "snippet", "themes", "country", "period"}
     assert data["results"][0]["id"] == "boston" and data["results"][0]["country"] == ["US"]
-    assert set(data["facets"]) == {"themes", "concepts", "country", "market_levels", "outcome", "design"}
+    assert set(data["facets"]) == {"themes", "concepts", "country", "market_levels", "outcome", "design", "decade"}
 
 
 def test_cli_text_and_unknown_theme(kb, runner):

@@ -8,14 +8,15 @@ from whoosh import fields as wf
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = "3"  # bump on any schema or analyzer change: the next build then re-indexes everything
-FACETS = ("themes", "concepts", "country", "market_levels", "outcome", "design")
+SCHEMA_VERSION = "4"  # bump on any schema or analyzer change: the next build then re-indexes everything
+FACETS = ("themes", "concepts", "country", "market_levels", "outcome", "design", "decade")
 # A plain word is looked for in `text` only (title and summary are repeated in it as boosts): a
 # query on one field lets Whoosh skip blocks of documents that cannot reach the top results, which
 # a union over several fields cannot; `title:` and `summary:` stay available as fields.
 DEFAULT_FIELDS = ("text",)
 ALIASES = {"themes": ["theme"], "concepts": ["concept"], "tags": ["tag"], "years": ["year"],
-           "market_levels": ["market_level"], "indicators": ["indicator"], "sources": ["source"]}
+           "market_levels": ["market_level"], "indicators": ["indicator"], "sources": ["source"],
+           "decade": ["decades"]}
 
 
 def analyzer():
@@ -38,7 +39,7 @@ def schema() -> wf.Schema:
         concepts=wf.KEYWORD(**keyword), market_levels=wf.KEYWORD(**keyword),
         outcome=wf.KEYWORD(**keyword), design=wf.KEYWORD(**keyword), indicators=wf.KEYWORD(**keyword),
         country=wf.KEYWORD(stored=True, **keyword),
-        years=wf.KEYWORD(commas=True), period=wf.STORED(),
+        years=wf.KEYWORD(commas=True), decade=wf.KEYWORD(commas=True), period=wf.STORED(),
         status=wf.ID(),
         period_start=wf.NUMERIC(sortable=True), updated=wf.ID(sortable=True),
     )

@@ -1,0 +1,150 @@
+"""Case pages, the lists by theme, concept and country, the evidence map, the comparison view,
+pictures of time and place, the Atom feed, and each case's exports."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+
+from kb import catalog
+from kb.exporting import case_to_csl, export, source_to_csl
+from kb.formatting import STYLES, Formatter
+
+from . import pictures
+from .kbstore import can_see_drafts, get_kb, get_vocab, label
+
+bp = Blueprint("cases", __name__)
+
+EXPORTS = {"bib": ("bibtex", "application/x-bibtex"), "ris": ("ris", "application/x-research-info-systems"),
+           "json": ("csl-json", "application/vnd.citationstyles.csl+json")}
+
+
+def get_case_or_404(case_id: str):
+    found = catalog.case(get_kb().engine, case_id, drafts=can_see_drafts())
+    if found is None:
+        abort(404, f"no case study with id {case_id!r}")
+    return found
+
+
+def chosen_style() -> str:
+    style = request.args.get("style", "apa")
+    if style not in STYLES:
+        abort(400, f"unknown style {style!r}; use one of: {', '.join(STYLES)}")
+    return style
+
+
+@bp.get("/cases/<case_id>")
+def case(case_id: str):
+    from kb.render import render_body
+
+    found = get_case_or_404(case_id)
+    style = chosen_style()
+    sources = catalog.sources(get_kb().engine, found.cited_keys())
+    formatter = Formatter([source_to_csl(s) for s in sources.values()], style, "html")
+    body = render_body(found.body, lambda refs: formatter.cite([(r.key, r.locator, r.prefix) for r in refs]))
+    evidence = [(item, formatter.cite([(r.key, r.locator) for r in item.citations])) for item in found.evidence]
+    self_citation = Formatter([case_to_csl(found, current_app.config["BASE_URL"])], style, "html").references()[0]
+    related = get_kb().index.more_like_this(found.id, limit=5, drafts=can_see_drafts())
+    return render_template("cases/case.html", case=found, body=body, evidence=evidence, style=style, styles=STYLES,
+                           references=formatter.references_by_key(), self_citation=self_citation, related=related)
+
+
+def _export(sources, cases, fmt: str, filename: str) -> Response:
+    if fmt not in EXPORTS:
+        abort(404, f"no export format {fmt!r}; use one of: {', '.join(EXPORTS)}")
+    output_format, mimetype = EXPORTS[fmt]
+    text = export(output_format, list(sources), list(cases), current_app.config["BASE_URL"])
+    return Response(text, mimetype=f"{mimetype}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'})
+
+
+@bp.get("/cases/<case_id>/cite.<fmt>")
+def case_sources_export(case_id: str, fmt: str):
+    found = get_case_or_404(case_id)
+    return _export(catalog.sources(get_kb().engine, found.cited_keys()).values(), [], fmt, f"{case_id}-sources")
+
+
+@bp.get("/cases/<case_id>/case.<fmt>")
+def case_itself_export(case_id: str, fmt: str):
+    return _export([], [get_case_or_404(case_id)], fmt, case_id)
+
+
+@bp.get("/cases/<case_id>/evidence/<evidence_id>/cite.<fmt>")
+def evidence_export(case_id: str, evidence_id: str, fmt: str):
+    found = get_case_or_404(case_id)
+    item = next((e for e in found.evidence if e.id == evidence_id), None)
+    if item is None:
+        abort(404, f"case {case_id!r} has no evidence item {evidence_id!r}")
+    keys = list(dict.fromkeys(ref.key for ref in item.citations))
+    return _export(catalog.sources(get_kb().engine, keys).values(), [], fmt, f"{case_id}-{evidence_id}")
+
+
+@bp.get("/themes")
+def themes():
+    counts = catalog.term_counts(get_kb().engine, "theme", can_see_drafts())
+    return render_template("cases/themes.html", vocab=get_vocab(), counts=counts)
+
+
+def _term_page(kind: str, vocab_kind: str | None, name: str):
+    if vocab_kind and name not in get_vocab().terms(vocab_kind):
+        abort(404, f"no {kind} {name!r}; use one of: {', '.join(get_vocab().terms(vocab_kind))}")
+    items = catalog.cases(get_kb().engine, drafts=can_see_drafts(), kind=kind, name=name)
+    if not vocab_kind and not items:
+        abort(404, f"no case studies for country {name!r}")
+    term = get_vocab().terms(vocab_kind)[name] if vocab_kind else None
+    report = None
+    if term is not None and term.report:
+        found = catalog.sources(get_kb().engine, [term.report]).get(term.report)
+        report = Formatter([source_to_csl(found)], "apa", "html").references()[0] if found else None
+    return render_template("cases/list.html", kind=kind, name=name, term=term, items=items, report=report,
+                           report_key=term.report if term is not None else None,
+                           title=label(vocab_kind, name) if vocab_kind else label("country", name))
+
+
+@bp.get("/themes/<name>")
+def theme(name: str):
+    return _term_page("theme", "themes", name)
+
+
+@bp.get("/concepts/<name>")
+def concept(name: str):
+    return _term_page("concept", "concepts", name)
+
+
+@bp.get("/countries/<code>")
+def country(code: str):
+    if len(code) != 2 or not code.isalpha():
+        abort(404, f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+    return _term_page("country", None, code.upper())
+
+
+@bp.get("/evidence-map")
+def evidence_map():
+    cells = catalog.evidence_map(get_kb().engine, can_see_drafts())
+    vocab = get_vocab()
+    return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"),
+                           outcomes=vocab.terms("indicators_harm"))
+
+
+@bp.get("/compare")
+def compare():
+    ids = list(dict.fromkeys(i for i in request.args.getlist("id") if i))
+    if not 2 <= len(ids) <= 4:
+        abort(400, "compare two to four cases: /compare?id=first-case&id=second-case")
+    return render_template("cases/compare.html", cases=[get_case_or_404(i) for i in ids])
+
+
+@bp.get("/charts")
+def charts():
+    items = catalog.cases(get_kb().engine, drafts=can_see_drafts(), order="period")
+    counts = catalog.term_counts(get_kb().engine, "country", can_see_drafts())
+    return render_template("cases/charts.html", timeline=pictures.timeline(items, dt.date.today().year),
+                           by_country=pictures.by_country(counts))
+
+
+@bp.get("/feed.atom")
+def feed():
+    items = catalog.cases(get_kb().engine, order="updated", limit=50)
+    updated = max((i.updated for i in items if i.updated), default=dt.date.today().isoformat())
+    xml = render_template("cases/feed.xml", items=items, updated=updated, base=current_app.config["BASE_URL"].rstrip("/"))
+    return Response(xml, mimetype="application/atom+xml; charset=utf-8")

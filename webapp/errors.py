@@ -1,0 +1,29 @@
+"""Errors: an HTML page, or for /api/ one JSON shape, {"error": {"status", "code", "message"}}.
+Unknown ids give 404, bad parameters 400, and nothing a visitor does gives a 500."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.errors import KbError
+
+CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+         409: "conflict", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+
+
+def error_response(status: int, message: str):
+    if request.path.startswith("/api/") or request.path.endswith((".json", ".bib", ".ris")):
+        response = jsonify({"error": {"status": status, "code": CODES.get(status, "error"), "message": message}})
+        response.status_code = status
+        return response
+    return render_template("error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return error_response(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(KbError)
+    def kb_error(exc: KbError):  # e.g. no build yet
+        return error_response(503, str(exc))

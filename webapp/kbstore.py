@@ -1,0 +1,76 @@
+"""One KnowledgeBase per process, opened lazily; helpers the templates share."""
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app, g, request, url_for
+
+from kb.documents import country_name
+from kb.errors import KbError
+from kb.knowledgebase import KnowledgeBase
+from kb.vocabulary import Vocabulary, load_vocabulary
+
+_lock = threading.Lock()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kb"] = {"kb": None, "vocab": None}
+
+
+def get_kb() -> KnowledgeBase:
+    state = current_app.extensions["kb"]
+    if state["kb"] is None:
+        with _lock:
+            if state["kb"] is None:
+                state["kb"] = KnowledgeBase(Path(current_app.config["ROOT"]), current_app.config["DATA_DIR"])
+    return state["kb"]
+
+
+def get_vocab() -> Vocabulary:
+    state = current_app.extensions["kb"]
+    if state["vocab"] is None:
+        state["vocab"] = load_vocabulary(Path(current_app.config["ROOT"]).resolve())
+    return state["vocab"]
+
+
+def can_see_drafts() -> bool:
+    """Drafts are for signed-in reviewers and editors (the reviews blueprint sets g.user)."""
+    user = getattr(g, "user", None)
+    return bool(user and getattr(user, "role", "") in ("reviewer", "editor", "admin"))
+
+
+def label(kind: str, name: str) -> str:
+    vocab = get_vocab()
+    if kind == "country":
+        return country_name(name)
+    if kind == "indicators":
+        term = vocab.indicators().get(name)
+    else:
+        term = vocab.kinds.get(kind, {}).get(name)
+    return term.label if term else name
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query parameters changed (None removes them); keeps lists."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value if isinstance(value, list) else [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def shade(mean: float | None) -> str:
+    """Background for an evidence-map cell: darker for stronger evidence (SMS 1-5)."""
+    if mean is None:
+        return "#f1f3f5"
+    lightness = 92 - int((mean - 1) / 4 * 50)
+    return f"hsl(205, 60%, {lightness}%)"
+
+
+def template_globals() -> dict:
+    return {"label": label, "url_with": url_with, "shade": shade, "ceil": math.ceil,
+            "can_see_drafts": can_see_drafts, "KbError": KbError}

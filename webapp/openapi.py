@@ -1,0 +1,67 @@
+"""The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
+from __future__ import annotations
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["status", "code", "message"],
+    "properties": {"status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}}}}}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+FACET_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+SEARCH_RESULT = {"type": "object", "required": ["query", "total", "results", "facets", "suggestion"], "properties": {
+    "query": {"type": "string"}, "total": {"type": "integer"},
+    "results": {"type": "array", "items": {"type": "object", "required": ["id", "title", "score", "snippet", "themes", "country", "period"],
+                                           "properties": {"id": {"type": "string"}, "title": {"type": "string"},
+                                                          "score": {"type": "number"}, "snippet": {"type": "string", "description": "HTML with <mark> around matches"},
+                                                          "themes": STRINGS, "country": STRINGS, "period": {"type": "string"}}}},
+    "facets": {"type": "object", "additionalProperties": FACET_COUNTS},
+    "suggestion": {"type": ["string", "null"]}}}
+CASE_SUMMARY = {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "title", "summary", "period", "updated", "status", "url")}
+                | {"themes": STRINGS, "country": STRINGS}}
+
+
+def _param(name: str, description: str, *, many: bool = False, schema: dict | None = None, where: str = "query") -> dict:
+    found = {"name": name, "in": where, "description": description, "required": where == "path",
+             "schema": schema or ({"type": "array", "items": {"type": "string"}} if many else {"type": "string"})}
+    if many:
+        found.update(style="form", explode=True)
+    return found
+
+
+def _responses(ok_schema: dict, *errors: int) -> dict:
+    found = {"200": {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
+    for status in errors:
+        found[str(status)] = {"description": {400: "Bad parameters", 404: "Unknown id", 503: "No build yet"}[status],
+                              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return found
+
+
+def document(base_url: str) -> dict:
+    search_params = [_param("q", "Query: words, \"phrases\", AND/OR/NOT, field:value, prefix*")] + [
+        _param(name, f"Filter by {name.replace('_', ' ')} (repeatable)", many=True)
+        for name in ("theme", "concept", "country", "market_level", "outcome", "design", "decade")] + [
+        _param("limit", "Results per page (1-100)", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
+        _param("page", "Page number", schema={"type": "integer", "minimum": 1, "default": 1}),
+        _param("sort", "Order", schema={"type": "string", "enum": ["relevance", "period", "updated"]})]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Drug Law Enforcement Evidence Knowledge Base API", "version": "1.0.0",
+                 "description": "Read-only access to case studies, their evidence and sources. Errors share one shape."},
+        "servers": [{"url": base_url.rstrip("/")}],
+        "paths": {
+            "/api/search": {"get": {"summary": "Ranked search with facet counts over the whole result set",
+                                    "parameters": search_params, "responses": _responses(SEARCH_RESULT, 400, 503)}},
+            "/api/cases": {"get": {"summary": "List cases, optionally of one theme, concept or country",
+                                   "parameters": [_param("theme", "Theme id"), _param("concept", "Concept id"),
+                                                  _param("country", "ISO 3166-1 alpha-2 code")],
+                                   "responses": _responses({"type": "object", "properties": {
+                                       "total": {"type": "integer"}, "cases": {"type": "array", "items": CASE_SUMMARY}}}, 400)}},
+            "/api/cases/{case_id}": {"get": {"summary": "One case with its evidence items and citations",
+                                             "parameters": [_param("case_id", "Case id", where="path")],
+                                             "responses": _responses({"type": "object"}, 404)}},
+            "/api/sources/{key}": {"get": {"summary": "One bibliography entry and what cites it",
+                                           "parameters": [_param("key", "BibTeX key", where="path")],
+                                           "responses": _responses({"type": "object"}, 404)}},
+            "/api/themes": {"get": {"summary": "The six themes with case counts and their MDLE report",
+                                    "responses": _responses({"type": "object"})}},
+        },
+        "components": {"schemas": {"Error": ERROR}},
+    }

@@ -1,0 +1,99 @@
+"""Home and search pages. `run_search` is shared with /api/search."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from kb import catalog
+from kb.search.reader import SORTS
+
+from .kbstore import can_see_drafts, get_kb, get_vocab, label, url_with
+
+bp = Blueprint("search", __name__)
+
+# URL parameter -> (index facet/filter field, vocabulary kind or None)
+FILTERS = {
+    "theme": ("themes", "themes"), "concept": ("concepts", "concepts"), "country": ("country", None),
+    "market_level": ("market_levels", "market_levels"), "outcome": ("outcome", "indicators"),
+    "design": ("design", "designs"), "decade": ("decade", None),
+}
+FACET_PARAM = {field: param for param, (field, _) in FILTERS.items()}
+MAX_PAGE = 500
+
+
+def _checked_filters(args) -> dict[str, list[str]]:
+    vocab = get_vocab()
+    filters: dict[str, list[str]] = {}
+    for param, (field, kind) in FILTERS.items():
+        values = [v for v in args.getlist(param) if v]
+        for value in values:
+            known = (vocab.indicators() if kind == "indicators" else vocab.terms(kind)) if kind else None
+            if known is not None and value not in known:
+                abort(400, f"unknown {param} {value!r}; use one of: {', '.join(known)}")
+            if param == "country" and not re.fullmatch(r"[A-Za-z]{2}", value):
+                abort(400, f"country {value!r} is not an ISO 3166-1 alpha-2 code such as 'GB' or 'NO'")
+            if param == "decade" and not re.fullmatch(r"\d{3}0s", value):
+                abort(400, f"decade {value!r} must look like '1990s'")
+        if values:
+            filters[field] = [v.upper() if param == "country" else v for v in values]
+    return filters
+
+
+def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name, str(default))
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        abort(400, f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return int(raw)
+
+
+def run_search(args, default_limit: int | None = None):
+    """Validate the request's parameters and search; returns (result, page, limit, sort)."""
+    limit = _int_arg(args, "limit", default_limit or current_app.config["PAGE_SIZE"], 1, 100)
+    page = _int_arg(args, "page", 1, 1, MAX_PAGE)
+    sort = args.get("sort", "relevance")
+    if sort not in SORTS:
+        abort(400, f"sort must be one of: {', '.join(SORTS)}")
+    query = args.get("q", "")
+    if len(query) > 500:
+        abort(400, "the query is longer than 500 characters")
+    drafts = can_see_drafts() and args.get("drafts") == "1"
+    result = get_kb().search(query, filters=_checked_filters(args), limit=limit, offset=(page - 1) * limit,
+                             drafts=drafts, sort=sort)
+    return result, page, limit, sort
+
+
+@bp.get("/")
+def home():
+    kb = get_kb()
+    drafts = can_see_drafts()
+    return render_template("search/home.html", vocab=get_vocab(),
+                           theme_counts=catalog.term_counts(kb.engine, "theme", drafts),
+                           concept_counts=catalog.term_counts(kb.engine, "concept", drafts),
+                           recent=catalog.cases(kb.engine, drafts=drafts, order="updated", limit=8))
+
+
+def display(param: str, value: str) -> str:
+    kind = FILTERS[param][1]
+    if kind:
+        return label(kind, value)
+    return f"{label('country', value)} ({value})" if param == "country" else value
+
+
+def _toggled(param: str, value: str) -> dict:
+    """URL changes that add `value` to filter `param`, or remove it if present (back to page 1)."""
+    chosen = request.args.getlist(param)
+    return {param: [v for v in chosen if v != value] if value in chosen else chosen + [value], "page": None}
+
+
+@bp.get("/search")
+def search():
+    result, page, limit, sort = run_search(request.args)
+    chips = [(param, value, display(param, value), url_with(**_toggled(param, value)))
+             for param in FILTERS for value in request.args.getlist(param) if value]
+    panels = [(FACET_PARAM[field].replace("_", " ").capitalize(),
+               [(display(FACET_PARAM[field], value), count, value in request.args.getlist(FACET_PARAM[field]),
+                 url_with(**_toggled(FACET_PARAM[field], value))) for value, count in counts.items()])
+              for field, counts in result.facets.items() if counts]
+    return render_template("search/results.html", result=result, page=page, limit=limit, sort=sort,
+                           pages=max(1, -(-result.total // limit)), chips=chips, panels=panels, sorts=list(SORTS))
