@@ -20,11 +20,12 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## Build the shipped knowledge base and show what it holds.
+## Build the shipped knowledge base and serve it on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/kb validate
 	$(BIN)/kb build
 	$(BIN)/kb stats
+	$(BIN)/kb serve --host $(HOST) --port $(PORT)
 
 ## The whole suite, on SQLite and on a throwaway PostgreSQL cluster when one can be started.
 test: install-test

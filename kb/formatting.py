@@ -23,7 +23,7 @@ from typing import Iterable
 from citeproc import Citation, CitationItem, CitationStylesBibliography, Locator
 from citeproc.source.json import CiteProcJSON
 
-from .citeproc_fixes import load_style
+from .citeproc_fixes import CSL_NS, load_style
 from .errors import UnknownIdError
 
 # CLI name -> (CSL style file name, locale). Cite Them Right is a British guide: en-GB gives its
@@ -150,17 +150,38 @@ class Formatter:
 
     def __init__(self, items: Iterable[dict], style: str = "apa", output: str = "text"):
         self.style = _style(style_name(style))
-        self.items = list(items)
+        self.items = [dict(item) for item in items]  # year suffixes are added to copies
         if output not in OUTPUTS:
             raise UnknownIdError(f"unknown output {output!r}; valid outputs: {', '.join(OUTPUTS)}")
         self._output = output
         self._formatter = _markers
+        self._register(self.items)
+        if self._year_suffixes():
+            self._register(self.items)
+
+    def _register(self, items: list[dict]) -> None:
         with _lock:
-            self._source = CiteProcJSON(self.items)
+            self._source = CiteProcJSON(items)
             self._bibliography = CitationStylesBibliography(self.style, self._source, self._formatter)
-            for item in self.items:
+            for item in items:
                 self._bibliography.register(Citation([_Item(str(item["id"]))]))
             self._bibliography.sort()
+
+    def _year_suffixes(self) -> bool:
+        """citeproc-py does not disambiguate: two works cited alike (`Wood et al., 2006`) get
+        `2006a` and `2006b`, in reference-list order, as the styles' `disambiguate-add-year-suffix`
+        asks. Returns whether any item changed."""
+        citation = self.style.root.find(f"{{{CSL_NS}}}citation")
+        if citation is None or citation.get("disambiguate-add-year-suffix") != "true":
+            return False
+        groups: dict[str, list[str]] = {}
+        for key in (str(k) for k in self._bibliography.keys):
+            groups.setdefault(self.cite([(key, "")]), []).append(key)
+        suffixes = {key: chr(ord("a") + n) for keys in groups.values() if len(keys) > 1 for n, key in enumerate(keys)}
+        for item in self.items:
+            if str(item["id"]) in suffixes and "year-suffix" not in item:
+                item["year-suffix"] = suffixes[str(item["id"])]
+        return bool(suffixes)
 
     def _finish(self, text: str) -> str:
         return _render_markup(_fix_punctuation(str(text), self.style.punctuation_in_quote), self._output)

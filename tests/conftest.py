@@ -37,6 +37,18 @@ BIB = textwrap.dedent("""\
     """)
 
 
+REPORT_BIB = """
+@techreport{monaghan2013police,
+  author      = {Monaghan, Geoffrey and Bewley-Taylor, Dave},
+  title       = {Police Support for Harm Reduction Policies and Practices towards People Who Inject Drugs},
+  institution = {International Drug Policy Consortium},
+  type        = {Modernising Drug Law Enforcement Report},
+  number      = {1},
+  year        = {2013}
+}
+"""
+
+
 def case_text(case_id: str = "sample-case", **overrides) -> str:
     """A valid case study; keyword arguments replace front-matter lines (value None drops the key)."""
     fields = {
@@ -150,7 +162,7 @@ def built_root(kb_root, monkeypatch):
                                                period='"1996-2000"', themes="[targeted-deterrence]",
                                                evidence=evidence_two, body="## Context\n\nGangs and guns.\n"),
         "draft/draft-case.md": case_text("draft-case", title='"Unfinished draft"', status="draft"),
-    })
+    }, bib=BIB + REPORT_BIB)
     build(root)
     return root
 

@@ -384,3 +384,21 @@ def test_preprint_label_only_for_unpublished_items():
     sources, _ = parse_bibliography(bib, "bibliography.bib")
     lines = format_references([source_to_csl(s) for s in sources.values()], "harvard")
     assert [("[Preprint]" in line) for line in lines] == [False, True]
+
+
+@pytest.mark.parametrize("style,expected_cite,expected_year", [
+    ("apa", "(Wood et al., 2006a, p. 3; Wood et al., 2006b)", "(2006a)"),
+    ("chicago-author-date", "(Wood et al. 2006a, 3; Wood et al. 2006b)", "2006a."),
+    ("harvard", "(Wood, Tyndall and Kerr, 2006a, p. 3; Wood, Tyndall and Kerr, 2006b)", "(2006a)"),
+])
+def test_same_authors_same_year_get_year_suffixes(style, expected_cite, expected_year):
+    """citeproc-py does not disambiguate; two Wood et al. 2006 works must not look like one."""
+    from kb.formatting import Formatter
+    authors = [{"family": "Wood", "given": "Evan"}, {"family": "Tyndall", "given": "Mark"}, {"family": "Kerr", "given": "Thomas"}]
+    items = [{"id": key, "type": "article-journal", "title": title, "author": authors, "container-title": "J",
+              "issued": {"date-parts": [[2006]]}, "volume": "1", "page": "1-2"}
+             for key, title in (("wood2006impact", "Impact"), ("wood2006summary", "Summary"))]
+    formatter = Formatter(items, style, "text")
+    assert formatter.cite([("wood2006impact", "p. 3"), ("wood2006summary", "")]) == expected_cite
+    assert [expected_year in entry for entry in formatter.references()] == [True, False]
+    assert "year-suffix" not in items[0]   # the caller's items are not changed
