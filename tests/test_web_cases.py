@@ -1,0 +1,130 @@
+"""Case pages, lists, the evidence map, comparison, pictures, feed and exports."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import bibtexparser
+import pytest
+import rispy
+from bs4 import BeautifulSoup
+
+
+def soup(response, status=200):
+    assert response.status_code == status, response.data[:300]
+    return BeautifulSoup(response.data, "html.parser")
+
+
+def test_case_page_metadata_body_and_references(client):
+    page = soup(client.get("/cases/sample-case"))
+    assert page.h1.get_text(strip=True) == "Sample case of police and harm reduction"
+    panel = {dt.get_text(strip=True): dt.find_next_sibling("dd").get_text(" ", strip=True) for dt in page.select(".meta-panel dt")}
+    assert panel["Country"] == "Canada"
+    assert panel["Period"] == "2003-2008"
+    assert panel["Market levels"] == "Retail, Consumption"
+    assert [a.get_text() for a in page.select("nav.toc a")] == ["Context", "Outcomes", "Evidence", "References"]
+    references = {li["id"] for li in page.select("ol.references li")}
+    assert references == {"ref-doe2020policing", "ref-roe2015cannabis"}
+    links = [a["href"] for a in page.select(".case-body a.cite")]
+    assert links and all(link.lstrip("#") in references for link in links)
+    assert page.select_one(".case-body a.cite").get_text() == "(Doe & van der Meer, 2020, p. 3)"
+
+
+def test_style_picker_changes_formatting(client):
+    apa = soup(client.get("/cases/sample-case"))
+    chicago = soup(client.get("/cases/sample-case?style=chicago-author-date"))
+    assert apa.select_one("#ref-doe2020policing").get_text().startswith("Doe, J., & van der Meer, P. (2020).")
+    assert chicago.select_one("#ref-doe2020policing").get_text().startswith("Doe, Jane, and Piet van der Meer. 2020.")
+    assert chicago.select_one("#style option[selected]")["value"] == "chicago-author-date"
+    assert client.get("/cases/sample-case?style=mla").status_code == 400
+
+
+def test_evidence_table(client):
+    page = soup(client.get("/cases/second-case"))
+    rows = page.select("table.evidence tbody tr")
+    cells = [[td.get_text(" ", strip=True) for td in row.select("td")[:5]] for row in rows]
+    assert cells == [
+        ["Shootings fell after call-ins & meetings.", "Violence", "improved", "Quasi-experimental", "4"],
+        ["Arrests did not change.", "Arrests", "no change", "Official statistics", "—"],
+    ]
+    assert rows[0]["id"] == "evidence-shootings"
+    assert "(Roe, 2015, Chapter 2)" in rows[0].select("td")[5].get_text()
+
+
+def test_unknown_and_draft_cases_are_404(client):
+    for url in ("/cases/nope", "/cases/draft-case", "/cases/sample-case/evidence/nope/cite.bib", "/cases/sample-case/cite.pdf"):
+        assert client.get(url).status_code == 404
+
+
+def test_exports_are_readable_by_other_programs(client):
+    bib = client.get("/cases/second-case/cite.bib")
+    assert bib.headers["Content-Disposition"] == 'attachment; filename="second-case-sources.bib"'
+    library = bibtexparser.parse_string(bib.get_data(as_text=True))
+    assert sorted(entry.key for entry in library.entries) == ["bank2018laundering", "roe2015cannabis"]
+    ris = rispy.loads(client.get("/cases/second-case/evidence/shootings/cite.ris").get_data(as_text=True))
+    assert [record["title"] for record in ris] == ["Cannabis Coffeeshops and the Law"]
+    itself = client.get("/cases/sample-case/case.json").get_json()
+    assert itself[0]["URL"] == "https://kb.example.org/cases/sample-case"
+    assert itself[0]["title"] == "Sample case of police and harm reduction"
+
+
+def test_theme_page_lists_cases_and_presents_the_report(client):
+    page = soup(client.get("/themes/police-harm-reduction"))
+    assert [a.get_text() for a in page.select(".case-title")] == ["Sample case of police and harm reduction"]
+    assert "Police Support for Harm Reduction Policies" in page.select_one(".report").get_text()
+    assert soup(client.get("/countries/us")).select_one(".case-title").get_text() == "Ceasefire in Boston"
+    assert client.get("/themes/nope").status_code == 404
+    assert client.get("/countries/ZZ").status_code == 404
+    assert soup(client.get("/concepts/harm-indicators")).h1.get_text() == "Harm indicators"
+
+
+def test_evidence_map_rows_cells_and_links(client):
+    page = soup(client.get("/evidence-map"))
+    rows = page.select("table.evidence-map tbody tr")
+    assert [row.th.get_text(strip=True) for row in rows][:2] == ["Police support for harm reduction", "Targeted deterrence and organised crime"]
+    headers = [th.get_text(strip=True) for th in page.select("table.evidence-map thead th")][1:]
+    deterrence = rows[1].select("td")
+    cell = deterrence[headers.index("Violence")]
+    assert cell.a.get_text() == "1" and "theme=targeted-deterrence" in cell.a["href"] and "outcome=violence" in cell.a["href"]
+    assert "SMS 4.0" in cell.get_text()
+    followed = soup(client.get(cell.a["href"]))
+    assert [h.get_text(strip=True) for h in followed.select(".hit h2")] == ["Ceasefire in Boston"]
+
+
+def test_compare_two_cases(client):
+    page = soup(client.get("/compare?id=sample-case&id=second-case"))
+    assert [a.get_text() for a in page.select("table.compare thead a")] == ["Sample case of police and harm reduction", "Ceasefire in Boston"]
+    periods = page.find("th", string="Period").find_next_siblings("td")
+    assert [td.get_text() for td in periods] == ["2003-2008", "1996-2000"]
+    assert client.get("/compare?id=sample-case").status_code == 400
+    assert client.get("/compare?id=sample-case&id=nope").status_code == 404
+
+
+def test_pictures_are_labelled_svg_with_links(client):
+    page = soup(client.get("/charts"))
+    timeline = page.select_one("svg#timeline")
+    assert timeline["role"] == "img" and timeline.title.get_text() == "Cases over time"
+    assert "2 case studies" in timeline.desc.get_text()
+    assert {a["href"] for a in timeline.select("a")} == {"/cases/sample-case", "/cases/second-case"}
+    countries = page.select_one("svg#by-country")
+    assert countries.desc.get_text() == "Canada: 1; United States: 1"
+
+
+def test_atom_feed(client):
+    response = client.get("/feed.atom")
+    assert response.mimetype == "application/atom+xml"
+    feed = ET.fromstring(response.data)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.find("a:title", ns).text for e in feed.findall("a:entry", ns)]
+    assert sorted(titles) == ["Ceasefire in Boston", "Sample case of police and harm reduction"]
+    ids = [e.find("a:id", ns).text for e in feed.findall("a:entry", ns)]
+    assert "https://kb.example.org/cases/sample-case" in ids
+
+
+@pytest.mark.parametrize("url", ["/cases/sample-case", "/search", "/", "/evidence-map", "/charts", "/basket", "/themes"])
+def test_images_and_controls_have_labels(client, url):
+    page = soup(client.get(url))
+    for control in page.select("input:not([type=hidden]), select"):
+        assert control.get("id") and page.select_one(f"label[for={control['id']}]"), control
+    for svg in page.select("svg"):
+        assert svg.get("role") == "img" and svg.title
+    assert page.select_one("a.skip")["href"] == "#main"
