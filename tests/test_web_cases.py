@@ -128,3 +128,13 @@ def test_images_and_controls_have_labels(client, url):
     for svg in page.select("svg"):
         assert svg.get("role") == "img" and svg.title
     assert page.select_one("a.skip")["href"] == "#main"
+
+
+def test_running_app_picks_up_a_new_build(client, built_root):
+    from kb.build import build
+    assert "Ceasefire in Boston" in client.get("/search?q=ceasefire").get_data(as_text=True)
+    path = built_root / "case_studies" / "deterrence" / "second-case.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Ceasefire in Boston", "Operation Ceasefire revisited"), encoding="utf-8")
+    build(built_root)
+    assert "Operation Ceasefire revisited" in client.get("/search?q=ceasefire").get_data(as_text=True)
+    assert BeautifulSoup(client.get("/cases/second-case").data, "html.parser").h1.get_text(strip=True) == "Operation Ceasefire revisited"

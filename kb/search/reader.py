@@ -3,6 +3,7 @@ set, spelling suggestions and more-like-this."""
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -62,6 +63,7 @@ class Index:
         self._facets_by_doc = [None if reader.is_deleted(n) else facets.get(_text(ids[n]), {})
                                for n in range(reader.doc_count_all())]
         self._drafts = self._docsets.term("status", "draft")
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._searcher.close()
@@ -69,8 +71,14 @@ class Index:
     def parse(self, text: str) -> tuple[wq.Query, bool]:
         return parse(self._parser, text)
 
-    def search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
-               offset: int = 0, drafts: bool = False, sort: str = "relevance") -> SearchResult:
+    def search(self, text: str, **options) -> SearchResult:
+        """Ranked search; one at a time per index (a threaded server shares it: Whoosh's searcher
+        and our posting-list cache are not safe to use from two threads at once)."""
+        with self._lock:
+            return self._search(text, **options)
+
+    def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
+                offset: int = 0, drafts: bool = False, sort: str = "relevance") -> SearchResult:
         q, fallback = self.parse(text) if text.strip() else (wq.Every(), False)
         allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
         for name, values in (filters or {}).items():
@@ -154,6 +162,10 @@ class Index:
         return corrected if changed else None
 
     def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
+        with self._lock:
+            return self._more_like_this(case_id, limit, drafts)
+
+    def _more_like_this(self, case_id: str, limit: int, drafts: bool) -> list[Hit]:
         docnum = self._searcher.document_number(id=case_id)
         if docnum is None:
             return []
