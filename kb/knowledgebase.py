@@ -30,6 +30,11 @@ class KnowledgeBase:
         self.engine.dispose()
 
     @property
+    def generation(self) -> str:
+        """The current build's index generation: changes with every build that changed something."""
+        return storage.get_meta(self.engine, "index_generation")
+
+    @property
     def index(self) -> search.Index:
         generation = storage.get_meta(self.engine, "index_generation")
         if not generation:

@@ -11,7 +11,7 @@ from kb.exporting import case_to_csl, export, source_to_csl
 from kb.formatting import STYLES, Formatter
 
 from . import pictures
-from .kbstore import can_see_drafts, get_kb, get_vocab, label
+from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo
 
 bp = Blueprint("cases", __name__)
 
@@ -35,18 +35,25 @@ def chosen_style() -> str:
 
 @bp.get("/cases/<case_id>")
 def case(case_id: str):
+    style = chosen_style()
+    drafts = can_see_drafts()
+    page = memo("case", (case_id, style, drafts), lambda: _render_case(case_id, style, drafts))
+    return render_template("cases/case.html", style=style, styles=STYLES, **page)
+
+
+def _render_case(case_id: str, style: str, drafts: bool) -> dict:
+    """Everything costly on a case page: the body with citations, references, related cases."""
     from kb.render import render_body
 
     found = get_case_or_404(case_id)
-    style = chosen_style()
     sources = catalog.sources(get_kb().engine, found.cited_keys())
     formatter = Formatter([source_to_csl(s) for s in sources.values()], style, "html")
     body = render_body(found.body, lambda refs: formatter.cite([(r.key, r.locator, r.prefix) for r in refs]))
     evidence = [(item, formatter.cite([(r.key, r.locator) for r in item.citations])) for item in found.evidence]
     self_citation = Formatter([case_to_csl(found, current_app.config["BASE_URL"])], style, "html").references()[0]
-    related = get_kb().index.more_like_this(found.id, limit=5, drafts=can_see_drafts())
-    return render_template("cases/case.html", case=found, body=body, evidence=evidence, style=style, styles=STYLES,
-                           references=formatter.references_by_key(), self_citation=self_citation, related=related)
+    return {"case": found, "body": body, "evidence": evidence, "self_citation": self_citation,
+            "references": formatter.references_by_key(),
+            "related": get_kb().index.more_like_this(found.id, limit=5, drafts=drafts)}
 
 
 def _export(sources, cases, fmt: str, filename: str) -> Response:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from flask import Flask, current_app, g, request, url_for
 
@@ -13,10 +15,31 @@ from kb.knowledgebase import KnowledgeBase
 from kb.vocabulary import Vocabulary, load_vocabulary
 
 _lock = threading.Lock()
+T = TypeVar("T")
+
+
+MEMO_SIZE = 1024
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["kb"] = {"kb": None, "vocab": None}
+    app.extensions["kb"] = {"kb": None, "vocab": None, "memo": OrderedDict()}
+
+
+def memo(namespace: str, key: tuple, compute: Callable[[], T]) -> T:
+    """This worker's last results of expensive work (rendering a case, a search), keyed by the
+    build generation so that a new build is never served from the cache; least recently used go."""
+    cache: OrderedDict = current_app.extensions["kb"]["memo"]
+    full_key = (get_kb().generation, namespace, key)
+    with _lock:
+        if full_key in cache:
+            cache.move_to_end(full_key)
+            return cache[full_key]
+    value = compute()
+    with _lock:
+        cache[full_key] = value
+        while len(cache) > MEMO_SIZE:
+            cache.popitem(last=False)
+    return value
 
 
 def get_kb() -> KnowledgeBase:

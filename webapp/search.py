@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from kb import catalog
 from kb.search.reader import SORTS
 
-from .kbstore import can_see_drafts, get_kb, get_vocab, label, url_with
+from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo, url_with
 
 bp = Blueprint("search", __name__)
 
@@ -58,8 +58,10 @@ def run_search(args, default_limit: int | None = None):
     if len(query) > 500:
         abort(400, "the query is longer than 500 characters")
     drafts = can_see_drafts() and args.get("drafts") == "1"
-    result = get_kb().search(query, filters=_checked_filters(args), limit=limit, offset=(page - 1) * limit,
-                             drafts=drafts, sort=sort)
+    filters = _checked_filters(args)
+    key = (query, tuple(sorted((k, tuple(v)) for k, v in filters.items())), limit, page, drafts, sort)
+    result = memo("search", key, lambda: get_kb().search(query, filters=filters, limit=limit,
+                                                          offset=(page - 1) * limit, drafts=drafts, sort=sort))
     return result, page, limit, sort
 
 

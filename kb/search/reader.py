@@ -18,6 +18,9 @@ from .schema import FACETS
 from .writer import FACETS_FILE
 
 SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
+RELATED_TERMS = 20       # key terms of a case compared with the others
+RELATED_CHARS = 2500     # ... taken from its title, summary and the start of its body
+RELATED_MAX_SHARE = 0.2  # ... skipping those found in more than this share of all cases
 SORTS = {"relevance": (None, False), "period": ("period_start", True), "updated": ("updated", True)}
 
 
@@ -162,18 +165,37 @@ class Index:
         return corrected if changed else None
 
     def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
-        with self._lock:
-            return self._more_like_this(case_id, limit, drafts)
+        """Cases sharing the most distinctive words of this one.
 
-    def _more_like_this(self, case_id: str, limit: int, drafts: bool) -> list[Hit]:
-        docnum = self._searcher.document_number(id=case_id)
-        if docnum is None:
-            return []
+        The case's key terms (Whoosh's key-term extraction over its text) are weighted and
+        summed over the cached posting sets of the documents containing them; terms found in more
+        than a fifth of the collection say little about similarity and are skipped. Whoosh's own
+        `more_like` scored a 15-term union over the whole index: 45 ms a case at 10,000 cases."""
+        with self._lock:
+            docnum = self._searcher.document_number(id=case_id)
+            if docnum is None:
+                return []
+            stored = self._searcher.stored_fields(docnum)
+            # the title, summary and the first part of the body: enough to find the case's
+            # distinctive words, and looking up every word of a long body cost more than the rest
+            text = "\n".join((stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:RELATED_CHARS]))
+            allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
+            scores: dict[int, float] = {}
+            common = len(self._docsets.all) * RELATED_MAX_SHARE
+            for term, weight in self._searcher.key_terms_from_text("text", text, numterms=RELATED_TERMS):
+                postings = self._docsets.term("text", term)
+                if len(postings) <= max(common, 2):
+                    for other in postings & allowed:
+                        scores[other] = scores.get(other, 0.0) + weight
+            scores.pop(docnum, None)
+            best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            return [self._stored_hit(other, score) for other, score in best]
+
+    def _stored_hit(self, docnum: int, score: float) -> Hit:
         stored = self._searcher.stored_fields(docnum)
-        allowed = (self._docsets.all if drafts else self._docsets.all - self._drafts) - {docnum}
-        results = self._searcher.more_like(docnum, "text", text=stored.get("body", ""), top=limit, numterms=15,
-                                           filter=set(allowed))
-        return [self._hit(hit, frozenset()) for hit in results]
+        return Hit(id=stored["id"], title=stored["title"], score=round(score, 4), snippet="",
+                   themes=_split(stored.get("themes")), country=_split(stored.get("country")),
+                   period=stored.get("period", ""))
 
     def doc_count(self) -> int:
         return self._searcher.doc_count()

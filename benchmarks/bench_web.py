@@ -1,0 +1,162 @@
+"""Web load benchmark: the production server (gunicorn) on loopback, loaded from a separate process.
+
+    .venv/bin/python benchmarks/bench_web.py [--cases 10000] [--keep DIR] [--clients 20] [--seconds 20]
+
+Generates (or reuses, with --keep) the synthetic collection of bench_core.py, builds it, starts
+gunicorn with several workers on 127.0.0.1, then for each kind of request runs a closed loop of
+N concurrent clients for a fixed time from another process and reports the median and p95
+latency, throughput and errors. Case pages are drawn from all N cases and searches from 40
+query-filter combinations, both with Zipf weights (a few popular, a long tail). The floor, in the same run: the same load on a static file
+served by the same app (server, network stack and client, without our work).
+Only loopback is ever targeted, and every loop stops by itself.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+QUERIES = ["police", "heroin market", '"harm reduction"', "naloxone", "violence OR corruption", "dealer*",
+           "supervised injection", "gang violence", "treatment diversion", "deterrence"]
+FILTERS = [{}, {"theme": "targeted-deterrence"}, {"country": "NO"}, {"outcome": "violence"}]
+
+
+def load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+    """Closed loop: each client sends the next request as soon as the last one is answered.
+    Paths are drawn with Zipf weights (the first is the most popular), as real traffic is."""
+    weights = [1.0 / (rank + 1) for rank in range(len(paths))]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, failed = [], []
+        while time.monotonic() < deadline:
+            path = rng.choices(paths, weights)[0]
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    failed.append(f"{response.status} {path}")
+            except (OSError, http.client.HTTPException) as exc:
+                failed.append(f"{type(exc).__name__} {path}")
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append((time.perf_counter() - started) * 1000)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(failed)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    return {"requests": len(latencies), "errors": len(errors), "error_samples": errors[:5],
+            "median": statistics.median(latencies), "p95": latencies[int(len(latencies) * 0.95) - 1],
+            "throughput": len(latencies) / seconds}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "KB_ROOT": str(root), "KB_SECRET_KEY": "bench", "KB_BASE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("KB_DATABASE_URL", None)
+    process = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--workers", str(workers),
+                                "--bind", f"127.0.0.1:{port}", "--chdir", str(root), "--log-level", "warning",
+                                "webapp:create_app()"], env=env, cwd=HERE.parent)
+    for _ in range(300):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/api/themes")
+            connection.getresponse().read()
+            connection.close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10000)
+    parser.add_argument("--keep", type=Path)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:                                   # the load generator, in its own process
+        port, clients, seconds, paths = json.loads(sys.stdin.read())
+        print(json.dumps(load(port, paths, clients, seconds)))
+        return
+    from bench_core import generate
+    from kb.build import build
+    work = args.keep or Path(tempfile.mkdtemp(prefix="kb-bench-web-"))
+    root = work / "root"
+    if not root.exists():
+        generate(root, args.cases)
+    os.environ.pop("KB_DATABASE_URL", None)
+    build(root)
+    ids = [p.stem for p in sorted((root / "case_studies").rglob("*.md"))]
+    rng = random.Random(1)
+    searches = [f"?{urlencode({'q': q, **f})}" for q in QUERIES for f in FILTERS]
+    kinds = {
+        "static file (floor)": ["/static/style.css"],
+        "case page": [f"/cases/{case_id}" for case_id in rng.sample(ids, len(ids))],
+        "search page with facets": [f"/search{s}" for s in searches],
+        "/api/search": [f"/api/search{s}" for s in searches],
+    }
+    port = free_port()
+    server = start_server(root, port, args.workers)
+    try:
+        results = {}
+        for name, paths in kinds.items():
+            spec = json.dumps([port, args.clients, args.seconds, paths])
+            out = subprocess.run([sys.executable, __file__, "--child"], input=spec, capture_output=True, text=True, check=True)
+            results[name] = json.loads(out.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    floor = results["static file (floor)"]
+    print(f"\n{len(ids)} cases; gunicorn, {args.workers} workers; {args.clients} concurrent clients for {args.seconds:.0f} s each\n")
+    print("| request | median | p95 | p95 / floor p95 | requests/s | errors |\n|---|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['median']:.1f} ms | {r['p95']:.1f} ms | {r['p95'] / floor['p95']:.1f}x | "
+              f"{r['throughput']:.0f} | {r['errors']} |")
+        if r["errors"]:
+            print(f"  errors, e.g.: {r['error_samples']}", file=sys.stderr)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
