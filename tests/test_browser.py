@@ -1,0 +1,131 @@
+"""Journeys through the web browser in real Chromium (Debian's /usr/bin/chromium, driven by
+Playwright): search, facets, a case, a citation, an export, the basket, the evidence map, and
+keyboard-only use."""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import bibtexparser
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (see .ci/run)")
+        pytest.skip("Chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(app):
+    app.config["WTF_CSRF_ENABLED"] = True       # the real forms, with their tokens
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True, base_url=server)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_search_facet_and_chip(page):
+    page.goto("/")
+    page.fill("#home-q", "police")
+    page.press("#home-q", "Enter")
+    page.wait_for_url("**/search?q=police")
+    assert page.locator(".total").inner_text() == "2 cases"
+    page.get_by_role("link", name="United States (US)").click()
+    assert page.locator(".hit h2").all_inner_texts() == ["Ceasefire in Boston"]
+    page.get_by_role("link", name="Remove filter country: United States (US)").click()
+    assert page.locator(".total").inner_text() == "2 cases"
+
+
+def test_case_citation_and_bibtex_export(page):
+    page.goto("/search?q=overdoses")
+    page.get_by_role("link", name="Sample case of police and harm reduction").click()
+    page.locator(".case-body a.cite").first.click()
+    assert page.url.endswith("#ref-doe2020policing")
+    target = page.locator("#ref-doe2020policing")
+    assert target.is_visible() and target.inner_text().startswith("Doe, J., & van der Meer, P. (2020).")
+    with page.expect_download() as download_info:
+        page.locator(".cite-box a", has_text="BibTeX").first.click()
+    path = download_info.value.path()
+    keys = sorted(entry.key for entry in bibtexparser.parse_file(str(path)).entries)
+    assert keys == ["doe2020policing", "roe2015cannabis"]
+
+
+def test_basket(page):
+    page.goto("/cases/second-case")
+    page.get_by_role("button", name="Add evidence item shootings to the citation basket").click()
+    page.goto("/cases/sample-case")
+    page.get_by_role("button", name="Add case to citation basket").click()
+    page.get_by_role("link", name="Citation basket (2)").click()
+    assert page.locator("ul.basket li").count() == 2
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="RIS").click()
+    text = download_info.value.path().read_text(encoding="utf-8")
+    assert "TI  - Cannabis Coffeeshops and the Law" in text and "TI  - Policing Open Drug Markets in Zürich" in text
+
+
+def test_evidence_map(page):
+    page.goto("/evidence-map")
+    cell = page.get_by_role("link", name="1 evidence items on Violence in Targeted deterrence and organised crime, mean strength 4.0")
+    cell.click()
+    assert page.locator(".hit h2").all_inner_texts() == ["Ceasefire in Boston"]
+
+
+def test_keyboard_only_search_and_case(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for _ in range(10):                                   # on to the big search box
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "home-q":
+            break
+    page.keyboard.type("ceasefire")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?q=ceasefire")
+    for _ in range(40):                                   # reach the first result by tabbing
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Ceasefire in Boston":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cases/second-case")
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Evidence":
+            break
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#evidence")
+
+
+def test_controls_and_images_have_accessible_names(page):
+    for url in ("/", "/search?q=police", "/cases/sample-case", "/charts", "/evidence-map"):
+        page.goto(url)
+        unnamed = page.evaluate("""() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, svg[role=img]')]
+            .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0; })
+            .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.querySelector('title')))
+            .map(e => e.outerHTML.slice(0, 80))""")
+        assert unnamed == [], url
