@@ -12,6 +12,7 @@ from .model import Case, Source
 from .search import IndexDoc
 
 _CITATION = re.compile(r"[ \t]*\[[^\[\]]*@[^\[\]]*\](?![(\[])")
+_HEADING = re.compile(r"^#{1,6}[^\n]*\n?", re.M)
 _MARKUP = re.compile(r"(^#{1,6}\s*|[*_`>|]+|!?\[([^\]]*)\]\([^)]*\))", re.M)
 
 CURRENT_YEAR_CAP = 2100
@@ -25,7 +26,7 @@ def country_name(code: str) -> str:
 
 def plain_text(markdown: str) -> str:
     """Body text for indexing and snippets: citations and Markdown markup removed."""
-    text = _CITATION.sub("", markdown)
+    text = _HEADING.sub("", _CITATION.sub("", markdown))  # headings are the same in every case
     text = _MARKUP.sub(lambda m: m.group(2) or " ", text)
     return re.sub(r"[ \t]+", " ", text).strip()
 

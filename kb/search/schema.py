@@ -8,7 +8,7 @@ from whoosh import fields as wf
 from whoosh.analysis import CharsetFilter, StemmingAnalyzer
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = "4"  # bump on any schema or analyzer change: the next build then re-indexes everything
+SCHEMA_VERSION = "5"  # bump on any schema or analyzer change: the next build then re-indexes everything
 FACETS = ("themes", "concepts", "country", "market_levels", "outcome", "design", "decade")
 # A plain word is looked for in `text` only (title and summary are repeated in it as boosts): a
 # query on one field lets Whoosh skip blocks of documents that cannot reach the top results, which
