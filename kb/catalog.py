@@ -122,13 +122,3 @@ def evidence_map(engine: Engine, drafts: bool = False) -> dict[tuple[str, str], 
     with engine.connect() as conn:
         return {(theme, outcome): MapCell(count, float(mean) if mean is not None else None)
                 for theme, outcome, count, mean in conn.execute(query)}
-
-
-def vocabulary(engine: Engine) -> dict[str, dict[str, tuple[str, str]]]:
-    """kind -> name -> (label, help), as the build stored it (defaults plus the root's extension)."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(T.terms.c.kind, T.terms.c.name, T.terms.c.label, T.terms.c.help)).all()
-    found: dict[str, dict[str, tuple[str, str]]] = {}
-    for kind, name, label, help_text in rows:
-        found.setdefault(kind, {})[name] = (label, help_text)
-    return found
