@@ -25,6 +25,7 @@ from .documents import case_rows, index_doc, source_row
 from .errors import WARNING, KbError, Problem, ValidationFailed
 from .loader import BIB_FILE, Collection, ParsedBibliography, ParsedFile, load_collection
 from .model import Case, Source
+from .reviews.orphans import follow_former_ids, orphaned_reviews
 
 INDEX_DIR = "index"
 FULL_REINDEX_SHARE = 0.3  # past this share of changed cases (and FULL_REINDEX_MIN), a fresh index
@@ -44,6 +45,8 @@ class BuildReport:
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    moved: list = field(default_factory=list)      # reviews that followed a case's former_ids
+    orphaned: list = field(default_factory=list)   # reviews whose case or evidence item is gone
 
     @contextmanager
     def phase(self, name: str):
@@ -164,6 +167,8 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
     files_changed = {f.path for f in collection.files if cached.get(f.path) is not f} | (set(cached) - {f.path for f in collection.files})
     if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index):
         report.generation = current_generation
+        with engine.connect() as conn:
+            report.orphaned = orphaned_reviews(conn)
         return report
     reindex_all = full or bib_changed or not have_index or len(report.changed) > max(FULL_REINDEX_MIN, FULL_REINDEX_SHARE * len(cases))
     report.full_index = reindex_all
@@ -229,6 +234,8 @@ def _write_database(engine: Engine, collection: Collection, cases: dict[str, Cas
             _insert(conn, storage.files, [_bib_row(collection)])
         storage.set_meta(conn, "bib_sha256", collection.bib_sha256)
         storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        report.moved = follow_former_ids(conn, collection.cases)   # reviews follow renamed cases
+        report.orphaned = orphaned_reviews(conn)                    # never deleted, only reported
         storage.set_meta(conn, "index_schema", search.SCHEMA_VERSION)
         storage.set_meta(conn, "index_generation", generation)
 

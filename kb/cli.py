@@ -112,6 +112,14 @@ def build(obj: Context, full: bool, procs: int | None, strict: bool, verbose: bo
         click.echo(f"built {report.cases} cases, {report.sources} sources in {report.seconds:.2f} s: "
                    f"{len(report.changed)} changed, {len(report.removed)} removed, {report.reindexed} indexed"
                    f"{' (full index)' if report.full_index else ''}")
+    for move in report.moved:
+        if move.moved:
+            click.echo(f"{move.kind} {move.id} by {move.reviewer} followed its case from {move.old} to {move.new}")
+        else:
+            click.echo(f"{move.kind} {move.id} by {move.reviewer} stays at {move.old}: {move.reason}", err=True)
+    if report.orphaned:
+        click.echo(f"{len(report.orphaned)} orphaned review(s): their case or evidence item is no longer in the "
+                   "collection; nothing was deleted (see `kb reviews orphans`)", err=True)
     if verbose:
         click.echo("phases: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in report.timings.items()))
 
@@ -204,6 +212,10 @@ from .cli_cite import bib, cite  # noqa: E402  (the citation commands live in th
 
 main.add_command(cite)
 main.add_command(bib)
+from .cli_reviews import backup, reviews, user  # noqa: E402
+main.add_command(user)
+main.add_command(reviews)
+main.add_command(backup)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

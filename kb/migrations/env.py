@@ -2,6 +2,7 @@
 from alembic import context
 
 from kb.storage import metadata
+import kb.reviews.tables  # noqa: F401,E402  (registers the reviewer workflow's tables on metadata)
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

@@ -1,0 +1,155 @@
+"""Review domain objects and field validation. No I/O: the service reads and writes the rows.
+
+The same validation serves the service (a form's values) and the importer (a file's records), so
+a value the web refuses can never come in through an import.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields as dc_fields
+from typing import Any
+
+from ..errors import KbError
+from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG
+
+
+@dataclass(frozen=True, order=True)
+class Target:
+    """What a review is about: an evidence item `case-id/evidence-id`, or a whole case `case-id`."""
+
+    case_id: str
+    evidence_id: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.case_id}/{self.evidence_id}" if self.evidence_id else self.case_id
+
+
+def parse_target(text: str) -> Target:
+    parts = str(text).strip().split("/")
+    if len(parts) > 2 or not all(SLUG.match(p) for p in parts):
+        raise KbError(f"invalid target {text!r}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
+    return Target(*parts)
+
+
+@dataclass
+class Review:
+    id: int | None
+    case_id: str
+    evidence_id: str
+    reviewer: str
+    sms_grade: int | None = None
+    confidence: str | None = None
+    relevance: str | None = None
+    tags: list[str] = field(default_factory=list)
+    status: str = "unreviewed"
+    note: str = ""
+    version: int = 1
+    created_at: str = ""
+    updated_at: str = ""
+    hidden: bool = False  # blind mode masked the grades, tags and note of this review
+
+    @property
+    def target(self) -> Target:
+        return Target(self.case_id, self.evidence_id)
+
+    @property
+    def submitted(self) -> bool:
+        return self.status in SUBMITTED
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dc_fields(self)}
+        data["tags"] = list(self.tags)
+        data["target"] = str(self.target)
+        return data
+
+    @classmethod
+    def from_row(cls, row) -> "Review":
+        data = dict(row._mapping)
+        data["tags"] = list(data.get("tags") or [])
+        return cls(**data)
+
+
+@dataclass
+class Reconciliation:
+    id: int | None
+    case_id: str
+    evidence_id: str
+    editor: str
+    sms_grade: int | None
+    confidence: str | None
+    relevance: str | None
+    reason: str
+    version: int = 1
+    created_at: str = ""
+    updated_at: str = ""
+
+    @property
+    def target(self) -> Target:
+        return Target(self.case_id, self.evidence_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{f.name: getattr(self, f.name) for f in dc_fields(self)}, "target": str(self.target)}
+
+    @classmethod
+    def from_row(cls, row) -> "Reconciliation":
+        return cls(**dict(row._mapping))
+
+
+REVIEW_VALUES = ("sms_grade", "confidence", "relevance", "tags", "status", "note")
+
+
+def _grade(value: Any) -> str | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value in SMS_GRADES):
+        return None
+    return f"must be an integer {SMS_GRADES[0]}-{SMS_GRADES[-1]}, not {value!r}"
+
+
+def _choice(value: Any, choices: tuple) -> str | None:
+    if value is None or value in choices:
+        return None
+    return f"{value!r} is not one of: {', '.join(choices)}"
+
+
+def _tags(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        return f"must be a list of tags, not {value!r}"
+    bad = [t for t in value if not TAG.match(t)]
+    if bad:
+        return f"invalid tag {bad[0]!r}: use [a-z0-9][a-z0-9-]*, at most 64 characters"
+    return None
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if not isinstance(value, str):
+        return f"must be text, not {value!r}"
+    return f"too long: {len(value)} characters, at most {limit}" if len(value) > limit else None
+
+
+def value_errors(values: dict[str, Any]) -> dict[str, str]:
+    """Type and choice errors of a review's values, by field (also for reconciliations' grades)."""
+    checks = {
+        "sms_grade": _grade, "confidence": lambda v: _choice(v, CONFIDENCE),
+        "relevance": lambda v: _choice(v, RELEVANCE), "tags": _tags,
+        "status": lambda v: _choice(v, STATUSES) if v is not None else "is required",
+        "note": lambda v: _text(v, MAX_NOTE), "reason": lambda v: _text(v, MAX_REASON),
+    }
+    errors = {}
+    for name, value in values.items():
+        check = checks.get(name)
+        problem = check(value) if check else f"unknown field; use: {', '.join(FIELDS)}"
+        if problem:
+            errors[name] = problem
+    return errors
+
+
+def completeness_errors(values: dict[str, Any]) -> dict[str, str]:
+    """A submitted review must say how strong the evidence is and how sure the reviewer is."""
+    errors = {}
+    if values.get("status") in SUBMITTED:
+        for name in ("sms_grade", "confidence"):
+            if values.get(name) is None:
+                errors[name] = f"is required when the status is {values['status']}"
+    return errors
+
+
+def dedupe(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))

@@ -1,0 +1,72 @@
+"""Who is acting, and whether their role allows an action (the table is `vocab.ROLE_ADDS`).
+
+Every service function takes the acting `User` and checks here before it touches anything, so the
+web layer cannot forget a check. The role is read again from the database inside the transaction:
+a session that outlives a `kb user disable` or `set-role` gets the new rights at once.
+"""
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from .errors import PermissionDenied
+from .tables import users
+from .vocab import ACTIONS, allowed_actions
+
+SYSTEM_PREFIX = "cli:"
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+    disabled: bool = False
+    id: int | None = None
+    created_at: str = ""
+
+    @property
+    def is_system(self) -> bool:
+        return self.name.startswith(SYSTEM_PREFIX)
+
+    def can(self, action: str) -> bool:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        return not self.disabled and action in allowed_actions(self.role)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "role": self.role, "disabled": self.disabled, "created_at": self.created_at}
+
+
+ANONYMOUS = User("", "reader")
+
+
+def system_actor() -> User:
+    """The operator at the command line: whoever can run `kb` on the data folder can already read
+    and write the database file, so the CLI acts as an admin, recorded as `cli:<login>`."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return User(f"{SYSTEM_PREFIX}{login}", "admin")
+
+
+def require(user: User, action: str) -> None:
+    if not user.can(action):
+        who = f"user {user.name!r} ({user.role})" if user.name else "an anonymous reader"
+        state = " (account disabled)" if user.disabled else ""
+        raise PermissionDenied(f"{who}{state} may not {action.replace('.', ' ')}")
+
+
+def acting(conn: Connection, user: User, action: str) -> User:
+    """`user` as the database knows it now, checked for `action`."""
+    if not user.is_system and user.name:
+        row = conn.execute(select(users.c.role, users.c.disabled, users.c.id, users.c.created_at)
+                           .where(users.c.name == user.name)).first()
+        if row is None:
+            raise PermissionDenied(f"user {user.name!r} does not exist")
+        user = User(user.name, row.role, bool(row.disabled), row.id, row.created_at)
+    require(user, action)
+    return user

@@ -1,0 +1,118 @@
+"""Tables of the reviewer workflow, on `kb.storage.metadata` so Alembic sees them.
+
+Reviews have no foreign key to `cases` or `evidence_items`: the build rewrites those tables, and a
+cascade would delete the most expensive data in the system. An empty `evidence_id` means a review
+of the whole case (not NULL, so the unique key works the same on SQLite and PostgreSQL).
+Timestamps are ISO 8601 strings in UTC: they sort, compare and round-trip through exports exactly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import (JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint)
+from sqlalchemy.engine import Connection, Engine
+
+from ..storage import metadata
+
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+review_tags = Table(
+    "review_tags", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("label", Text, nullable=False),
+    Column("help", Text, nullable=False, default=""),
+    Column("public", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    Column("evidence_id", String(200), nullable=False, default=""),
+    Column("reviewer", String(64), nullable=False),
+    Column("sms_grade", Integer),
+    Column("confidence", String(16)),
+    Column("relevance", String(16)),
+    Column("tags", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    UniqueConstraint("case_id", "evidence_id", "reviewer", name="uq_reviews_target_reviewer"),
+    Index("ix_reviews_reviewer", "reviewer"),
+)
+
+reconciliations = Table(
+    "reconciliations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    Column("evidence_id", String(200), nullable=False, default=""),
+    Column("editor", String(64), nullable=False),
+    Column("sms_grade", Integer),
+    Column("confidence", String(16)),
+    Column("relevance", String(16)),
+    Column("reason", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    UniqueConstraint("case_id", "evidence_id", name="uq_reconciliations_target"),
+)
+
+review_settings = Table(
+    "review_settings", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(32), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(420), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Index("ix_audit_log_target", "target"),
+)
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+@contextmanager
+def reading(bind: Engine | Connection) -> Iterator[Connection]:
+    """Read functions take an Engine (a CLI, a test) or a Connection (a request, the build)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            yield conn
+    else:
+        yield bind
+
+
+@contextmanager
+def writing(bind: Engine | Connection) -> Iterator[Connection]:
+    """One transaction for a change and its audit entry. A Connection already in a transaction
+    (the build's) is used as it is and not committed: the caller owns that transaction."""
+    if isinstance(bind, Engine):
+        with bind.begin() as conn:
+            yield conn
+    elif bind.in_transaction():
+        yield bind
+    else:
+        with bind.begin():
+            yield bind

@@ -1,0 +1,108 @@
+"""What people look at: the review queue, a reviewer's to-do list, and the public view.
+
+The public view is all a reader ever gets: reconciled grades and public tags. Notes and
+unreconciled grades never reach it, so case pages, search facets and the evidence map can use it
+without a permission check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy.engine import Connection, Engine
+
+from .. import storage
+from .records import Review, Target
+from .roles import User, acting
+from .tables import reading, reconciliations, reviews
+from .taglist import public_tag_names
+from .vocab import OPEN, SUBMITTED
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    target: Target
+    title: str       # the claim of an evidence item, the title of a case
+    reviews: int     # submitted reviews so far
+    mine: bool       # the viewer has a review of it (draft or submitted)
+
+    def to_dict(self) -> dict:
+        return {"target": str(self.target), "title": self.title, "reviews": self.reviews, "mine": self.mine}
+
+
+@dataclass
+class PublicGrade:
+    target: Target
+    sms_grade: int | None = None
+    confidence: str | None = None
+    relevance: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"target": str(self.target), "sms_grade": self.sms_grade, "confidence": self.confidence,
+                "relevance": self.relevance, "tags": self.tags}
+
+
+def _items(theme: str | None, include_cases: bool):
+    """Reviewable items of the current build: evidence items, and whole cases if asked."""
+    ev, cases, terms = storage.evidence_items, storage.cases, storage.case_terms
+    themed = select(terms.c.case_id).where(terms.c.kind == "theme", terms.c.name == theme)
+    query = select(ev.c.case_id.label("case_id"), ev.c.id.label("evidence_id"), ev.c.claim.label("title"))
+    if theme:
+        query = query.where(ev.c.case_id.in_(themed))
+    if include_cases:
+        whole = select(cases.c.id.label("case_id"), literal("").label("evidence_id"), cases.c.title.label("title"))
+        query = union_all(query, whole.where(cases.c.id.in_(themed)) if theme else whole)
+    return query.subquery("items")
+
+
+def review_queue(bind: Engine | Connection, viewer: User, *, theme: str | None = None, include_cases: bool = False,
+                 limit: int | None = None) -> list[QueueItem]:
+    """Items with fewer than two submitted reviews and no reconciliation, fewest reviews first:
+    where a second, independent grade is still missing."""
+    items = _items(theme, include_cases)
+    counted = (select(reviews.c.case_id, reviews.c.evidence_id, func.count().label("n"))
+               .where(reviews.c.status.in_(SUBMITTED)).group_by(reviews.c.case_id, reviews.c.evidence_id).subquery())
+    same = lambda t: and_(t.c.case_id == items.c.case_id, t.c.evidence_id == items.c.evidence_id)  # noqa: E731
+    mine = select(reviews.c.id).where(same(reviews), reviews.c.reviewer == viewer.name).exists()
+    reconciled = select(reconciliations.c.id).where(same(reconciliations)).exists()
+    n = func.coalesce(counted.c.n, 0)
+    query = (select(items.c.case_id, items.c.evidence_id, items.c.title, n.label("n"), mine.label("mine"))
+             .select_from(items.outerjoin(counted, same(counted)))
+             .where(n < 2, ~reconciled).order_by(n, items.c.case_id, items.c.evidence_id).limit(limit))
+    with reading(bind) as conn:
+        acting(conn, viewer, "review.read")
+        return [QueueItem(Target(r.case_id, r.evidence_id), r.title, r.n, bool(r.mine)) for r in conn.execute(query)]
+
+
+def todo_list(bind: Engine | Connection, viewer: User) -> list[Review]:
+    """The viewer's own reviews still open (unreviewed, in review or disputed), oldest change first."""
+    query = (select(reviews).where(reviews.c.reviewer == viewer.name, reviews.c.status.in_(OPEN))
+             .order_by(reviews.c.updated_at, reviews.c.id))
+    with reading(bind) as conn:
+        acting(conn, viewer, "review.read")
+        return [Review.from_row(r) for r in conn.execute(query)]
+
+
+def public_view(bind: Engine | Connection, case_id: str | None = None) -> dict[str, PublicGrade]:
+    """Reconciled grades and public tags by target (`case` or `case/evidence`), for everyone."""
+    rec, rev = reconciliations, reviews
+    rec_query = select(rec.c.case_id, rec.c.evidence_id, rec.c.sms_grade, rec.c.confidence, rec.c.relevance)
+    tag_query = select(rev.c.case_id, rev.c.evidence_id, rev.c.tags).where(rev.c.status.in_(SUBMITTED))
+    if case_id is not None:
+        rec_query, tag_query = rec_query.where(rec.c.case_id == case_id), tag_query.where(rev.c.case_id == case_id)
+    view: dict[str, PublicGrade] = {}
+    with reading(bind) as conn:
+        for r in conn.execute(rec_query):
+            target = Target(r.case_id, r.evidence_id)
+            view[str(target)] = PublicGrade(target, r.sms_grade, r.confidence, r.relevance)
+        public = public_tag_names(conn)
+        for r in conn.execute(tag_query.order_by(rev.c.id)):
+            shown = [t for t in (r.tags or []) if t in public]
+            if shown:
+                target = Target(r.case_id, r.evidence_id)
+                grade = view.setdefault(str(target), PublicGrade(target))
+                grade.tags.extend(t for t in shown if t not in grade.tags)
+    for grade in view.values():
+        grade.tags.sort()
+    return dict(sorted(view.items()))
