@@ -122,3 +122,22 @@ def evidence_map(engine: Engine, drafts: bool = False) -> dict[tuple[str, str], 
     with engine.connect() as conn:
         return {(theme, outcome): MapCell(count, float(mean) if mean is not None else None)
                 for theme, outcome, count, mean in conn.execute(query)}
+
+
+def reconciled_by_cell(engine: Engine, public: dict, drafts: bool = False) -> dict[tuple[str, str], list[int]]:
+    """(theme, outcome) -> reconciled SMS grades of its evidence items (from the reviews' public view)."""
+    graded = {(g.target.case_id, g.target.evidence_id): g.sms_grade for g in public.values()
+              if g.target.evidence_id and g.sms_grade}
+    if not graded:
+        return {}
+    query = (select(T.case_terms.c.name, T.evidence_items.c.case_id, T.evidence_items.c.id, T.evidence_items.c.outcome)
+             .join(T.evidence_items, T.evidence_items.c.case_id == T.case_terms.c.case_id)
+             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id)
+             .where(and_(T.case_terms.c.kind == "theme", _visible(drafts),
+                         T.evidence_items.c.case_id.in_({case for case, _ in graded}))))
+    found: dict[tuple[str, str], list[int]] = {}
+    with engine.connect() as conn:
+        for theme, case_id, evidence_id, outcome in conn.execute(query):
+            if (case_id, evidence_id) in graded:
+                found.setdefault((theme, outcome), []).append(graded[(case_id, evidence_id)])
+    return found

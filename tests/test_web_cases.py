@@ -47,7 +47,8 @@ def test_evidence_table(client):
         ["Arrests did not change.", "Arrests", "no change", "Official statistics", "—"],
     ]
     assert rows[0]["id"] == "evidence-shootings"
-    assert "(Roe, 2015, Chapter 2)" in rows[0].select("td")[5].get_text()
+    assert rows[0].select("td")[5].get_text() == "—"          # not reviewed yet
+    assert "(Roe, 2015, Chapter 2)" in rows[0].select("td")[6].get_text()
 
 
 def test_unknown_and_draft_cases_are_404(client):

@@ -39,9 +39,11 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     kbstore.init_app(app)
     errors.init_app(app)
-    from . import api, basket, cases, search, sources
-    for module in (search, cases, sources, basket, api):
+    from . import api, basket, cases, reviews, search, sources
+    for module in (search, cases, sources, basket, reviews, api):
         app.register_blueprint(module.bp)
+    reviews.limiter.init_app(app)   # failed sign-ins are counted per worker process (memory storage)
+    reviews.limiter.reset()
     csrf.exempt(api.bp)  # read-only JSON; state-changing API calls (reviews) carry their own token
     app.jinja_env.globals.update(kbstore.template_globals())
     return app

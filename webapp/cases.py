@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from kb import catalog
 from kb.exporting import case_to_csl, export, source_to_csl
 from kb.formatting import STYLES, Formatter
+from kb.reviews.views import public_view
 
 from . import pictures
 from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo
@@ -38,7 +39,8 @@ def case(case_id: str):
     style = chosen_style()
     drafts = can_see_drafts()
     page = memo("case", (case_id, style, drafts), lambda: _render_case(case_id, style, drafts))
-    return render_template("cases/case.html", style=style, styles=STYLES, **page)
+    public = public_view(get_kb().engine, case_id)   # reviews change between builds: read every time
+    return render_template("cases/case.html", style=style, styles=STYLES, public=public, **page)
 
 
 def _render_case(case_id: str, style: str, drafts: bool) -> dict:
@@ -129,7 +131,8 @@ def country(code: str):
 def evidence_map():
     cells = catalog.evidence_map(get_kb().engine, can_see_drafts())
     vocab = get_vocab()
-    return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"),
+    reconciled = catalog.reconciled_by_cell(get_kb().engine, public_view(get_kb().engine), can_see_drafts())
+    return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"), reconciled=reconciled,
                            outcomes=vocab.terms("indicators_harm"))
 
 

@@ -1,11 +1,13 @@
 """Home and search pages. `run_search` is shared with /api/search."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from flask import Blueprint, abort, current_app, render_template, request
 
 from kb import catalog
+from kb.reviews.views import REVIEW_STATES, review_state_by_case
 from kb.search.reader import SORTS
 
 from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo, url_with
@@ -16,7 +18,7 @@ bp = Blueprint("search", __name__)
 FILTERS = {
     "theme": ("themes", "themes"), "concept": ("concepts", "concepts"), "country": ("country", None),
     "market_level": ("market_levels", "market_levels"), "outcome": ("outcome", "indicators"),
-    "design": ("design", "designs"), "decade": ("decade", None),
+    "design": ("design", "designs"), "decade": ("decade", None), "review": ("review", None),
 }
 FACET_PARAM = {field: param for param, (field, _) in FILTERS.items()}
 MAX_PAGE = 500
@@ -35,7 +37,7 @@ def _checked_filters(args) -> dict[str, list[str]]:
                 abort(400, f"country {value!r} is not an ISO 3166-1 alpha-2 code such as 'GB' or 'NO'")
             if param == "decade" and not re.fullmatch(r"\d{3}0s", value):
                 abort(400, f"decade {value!r} must look like '1990s'")
-        if values:
+        if values and param != "review":   # review status is not in the index (see run_search)
             filters[field] = [v.upper() if param == "country" else v for v in values]
     return filters
 
@@ -59,9 +61,24 @@ def run_search(args, default_limit: int | None = None):
         abort(400, "the query is longer than 500 characters")
     drafts = can_see_drafts() and args.get("drafts") == "1"
     filters = _checked_filters(args)
-    key = (query, tuple(sorted((k, tuple(v)) for k, v in filters.items())), limit, page, drafts, sort)
-    result = memo("search", key, lambda: get_kb().search(query, filters=filters, limit=limit,
-                                                          offset=(page - 1) * limit, drafts=drafts, sort=sort))
+    states = review_state_by_case(get_kb().engine)
+    chosen_states = [v for v in args.getlist("review") if v]
+    for value in chosen_states:
+        if value not in REVIEW_STATES:
+            abort(400, f"unknown review status {value!r}; use one of: {', '.join(REVIEW_STATES)}")
+    options = dict(filters=filters, limit=limit, offset=(page - 1) * limit, drafts=drafts, sort=sort)
+    if chosen_states:       # reviews change between builds: no memo, and the index is told which cases
+        everything = get_kb().search(query, **{**options, "limit": 1, "offset": 0})
+        options["only_ids"] = {i for i in everything.ids if states.get(i, "unreviewed") in chosen_states}
+        result = get_kb().search(query, **options)
+    else:
+        key = (query, tuple(sorted((k, tuple(v)) for k, v in filters.items())), limit, page, drafts, sort)
+        result = memo("search", key, lambda: get_kb().search(query, **options))
+    if states:              # the review-status facet appears once reviews exist
+        counts: dict[str, int] = {}
+        for case_id in result.ids:
+            counts[states.get(case_id, "unreviewed")] = counts.get(states.get(case_id, "unreviewed"), 0) + 1
+        result = dataclasses.replace(result, facets={**result.facets, "review": dict(sorted(counts.items(), key=lambda kv: -kv[1]))})
     return result, page, limit, sort
 
 

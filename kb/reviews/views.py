@@ -106,3 +106,20 @@ def public_view(bind: Engine | Connection, case_id: str | None = None) -> dict[s
     for grade in view.values():
         grade.tags.sort()
     return dict(sorted(view.items()))
+
+
+REVIEW_STATES = ("reconciled", "reviewed", "in-review", "unreviewed")
+
+
+def review_state_by_case(bind: Engine | Connection) -> dict[str, str]:
+    """Each case with any review: `reconciled` (an editor decided on it or one of its items),
+    `reviewed` (a submitted review), or `in-review`. Cases not listed are `unreviewed`. For the
+    public review-status facet: it says how far review got, never what a reviewer graded."""
+    state: dict[str, str] = {}
+    with reading(bind) as conn:
+        for case_id, status in conn.execute(select(reviews.c.case_id, reviews.c.status)):
+            current = state.get(case_id, "in-review")
+            state[case_id] = "reviewed" if status in SUBMITTED or current == "reviewed" else current
+        for (case_id,) in conn.execute(select(reconciliations.c.case_id)):
+            state[case_id] = "reconciled"
+    return state

@@ -43,6 +43,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]]
     suggestion: str | None = None
     fallback: bool = False
+    ids: list[str] = field(default_factory=list)   # every matching case id (not in the JSON)
 
     def to_dict(self) -> dict:
         return {"query": self.query, "total": self.total, "results": [hit.__dict__ for hit in self.hits],
@@ -63,8 +64,9 @@ class Index:
         facets = orjson.loads((self.path / FACETS_FILE).read_bytes())
         reader = self._searcher.reader()
         ids = reader.column_reader("id")
-        self._facets_by_doc = [None if reader.is_deleted(n) else facets.get(_text(ids[n]), {})
-                               for n in range(reader.doc_count_all())]
+        self._ids = [None if reader.is_deleted(n) else _text(ids[n]) for n in range(reader.doc_count_all())]
+        self._docnum = {case_id: n for n, case_id in enumerate(self._ids) if case_id is not None}
+        self._facets_by_doc = [None if case_id is None else facets.get(case_id, {}) for case_id in self._ids]
         self._drafts = self._docsets.term("status", "draft")
         self._lock = threading.Lock()
 
@@ -81,9 +83,12 @@ class Index:
             return self._search(text, **options)
 
     def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
-                offset: int = 0, drafts: bool = False, sort: str = "relevance") -> SearchResult:
+                offset: int = 0, drafts: bool = False, sort: str = "relevance",
+                only_ids: set[str] | None = None) -> SearchResult:
         q, fallback = self.parse(text) if text.strip() else (wq.Every(), False)
         allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
+        if only_ids is not None:       # a restriction from outside the index, e.g. review status
+            allowed = allowed & frozenset(self._docnum[i] for i in only_ids if i in self._docnum)
         for name, values in (filters or {}).items():
             if values:
                 allowed = allowed & frozenset().union(*(self._docsets.term(name, v.lower()) for v in values))
@@ -103,7 +108,8 @@ class Index:
         if results is not None and offset < len(matched):
             terms = self._snippet_terms(q)
             hits = [self._hit(hit, terms) for hit in results[offset: offset + limit]]
-        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text), fallback)
+        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text), fallback,
+                            [self._ids[n] for n in matched])
 
     def _snippet_terms(self, q: wq.Query, expansions: int = 50) -> frozenset[str]:
         """Analysed words of the query to mark in a snippet, prefixes expanded to indexed words."""
