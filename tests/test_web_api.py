@@ -87,3 +87,13 @@ def test_no_build_is_503_not_500(kb_root, tmp_path, monkeypatch):
     response = app.test_client().get("/api/search?q=x")
     assert response.status_code == 503
     assert "run `kb build` first" in response.get_json()["error"]["message"]
+
+
+def test_a_bug_is_logged_not_shown(app, client, monkeypatch, caplog):
+    import webapp.cases
+    monkeypatch.setattr(webapp.cases.catalog, "evidence_map", lambda *a: 1 / 0)
+    response = client.get("/evidence-map")
+    assert response.status_code == 500
+    assert "ZeroDivisionError" not in response.get_data(as_text=True)
+    assert "something went wrong on our side" in response.get_data(as_text=True)
+    assert any("unhandled error on /evidence-map" in r.message for r in caplog.records)

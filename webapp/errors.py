@@ -27,3 +27,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(KbError)
     def kb_error(exc: KbError):  # e.g. no build yet
         return error_response(503, str(exc))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # a bug: logged with its traceback, never shown to the visitor
+        app.logger.exception("unhandled error on %s", request.path)
+        return error_response(500, "something went wrong on our side; it has been logged")
