@@ -88,7 +88,6 @@ def free_port() -> int:
 
 def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "KB_ROOT": str(root), "KB_SECRET_KEY": "bench", "KB_BASE_URL": f"http://127.0.0.1:{port}"}
-    env.pop("KB_DATABASE_URL", None)
     process = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--workers", str(workers),
                                 "--bind", f"127.0.0.1:{port}", "--chdir", str(root), "--log-level", "warning",
                                 "webapp:create_app()"], env=env, cwd=HERE.parent)
