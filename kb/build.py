@@ -12,7 +12,7 @@ import fcntl
 import gc
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -153,9 +153,7 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
         raise ValidationFailed(problems)
     report.cases, report.sources, report.problems = len(collection.cases), len(collection.sources), problems
     report.parsed = sum(1 for f in collection.files if cached.get(f.path) is not f)
-    with engine.connect() as conn:
-        stored = {cid: (sha, path) for cid, sha, path in
-                  conn.execute(select(storage.cases.c.id, storage.cases.c.sha256, storage.cases.c.path))}
+    stored = _stored_cases(engine, cached)
     current_generation = storage.get_meta(engine, "index_generation")
     bib_changed = storage.get_meta(engine, "bib_sha256") != collection.bib_sha256
     index_root = data_dir / INDEX_DIR
@@ -180,7 +178,7 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
         docs = [index_doc(cases[cid], collection.sources, this_year) for cid in to_index]
     generation = f"g{time.time_ns()}"
     workers = procs or (2 if len(docs) >= 2000 and (os.cpu_count() or 1) > 1 else 1)
-    with report.phase("index"):
+    with report.phase("index"), (gc_paused() if not reindex_all else nullcontext()):
         search.build_generation(index_root, generation, docs, base=None if reindex_all else current_generation,
                                 removed=report.removed, procs=workers)
     try:
@@ -192,6 +190,16 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
     search.remove_stale(index_root, keep={generation, current_generation})
     report.generation = generation
     return report
+
+
+def _stored_cases(engine: Engine, cached: dict[str, ParsedFile]) -> dict[str, tuple[str, str]]:
+    """id -> (sha256, path) of the cases the last build stored. The cache of parsed files was
+    written in the same transaction as the cases table, so it answers without a second query."""
+    if cached:
+        return {f.case.id: (f.case.sha256, f.path) for f in cached.values() if f.case is not None}
+    with engine.connect() as conn:
+        return {cid: (sha, path) for cid, sha, path in
+                conn.execute(select(storage.cases.c.id, storage.cases.c.sha256, storage.cases.c.path))}
 
 
 def _restore_bodies(engine: Engine, cached_cases: list[Case]) -> None:

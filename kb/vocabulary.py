@@ -29,6 +29,7 @@ class Term:
 @dataclass
 class Vocabulary:
     kinds: dict[str, dict[str, Term]] = field(default_factory=dict)
+    _fingerprint: str | None = field(default=None, repr=False, compare=False)
 
     def terms(self, kind: str) -> dict[str, Term]:
         return self.kinds[kind]
@@ -42,7 +43,10 @@ class Vocabulary:
         return matches[0] if matches else None
 
     def fingerprint(self) -> str:
-        return repr(sorted((k, sorted(v)) for k, v in self.kinds.items()))
+        """Changes whenever a term is added or removed (part of every file's cache key)."""
+        if self._fingerprint is None:
+            self._fingerprint = repr(sorted((k, sorted(v)) for k, v in self.kinds.items()))
+        return self._fingerprint
 
 
 def _terms_from(data: dict, source: str) -> dict[str, dict[str, Term]]:
