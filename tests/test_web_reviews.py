@@ -140,3 +140,16 @@ def test_drafts_visible_to_signed_in_reviewers(client, users):
     assert client.get("/cases/draft-case").status_code == 404
     signin(client, "alice")
     assert client.get("/cases/draft-case").status_code == 200
+
+
+def test_orphans_are_shown_to_editors(client, users, built_root):
+    from kb.build import build
+    signin(client, "alice")
+    review(client)
+    client.post("/signout")
+    (built_root / "case_studies" / "deterrence" / "second-case.md").unlink()
+    assert [str(r.target) for r in build(built_root).orphaned] == [TARGET]
+    signin(client, "ed")
+    page = BeautifulSoup(client.get("/reviews").data, "html.parser")
+    orphans = page.find("h2", string="Orphaned reviews").find_next("ul").get_text(" ", strip=True)
+    assert orphans.startswith(f"{TARGET} — alice, reviewed, SMS 4")

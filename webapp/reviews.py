@@ -14,6 +14,7 @@ from kb.reviews import accounts, audit
 from kb.reviews.agreement import agreement
 from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
 from kb.reviews.notes import render_note
+from kb.reviews.orphans import orphaned_reviews
 from kb.reviews.records import parse_target
 from kb.reviews.roles import ANONYMOUS
 from kb.reviews.service import create_review, get_reconciliation, reconcile, update_review, visible_reviews
@@ -81,7 +82,12 @@ def queue():
         mine = todo_list(get_kb().engine, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
-    return render_template("reviews/queue.html", items=items, mine=mine, theme=theme, vocab=get_vocab())
+    orphans = []
+    if g.user.can("review.history"):     # editors see reviews whose item left the collection
+        with get_kb().engine.connect() as conn:
+            orphans = orphaned_reviews(conn)
+    return render_template("reviews/queue.html", items=items, mine=mine, theme=theme, vocab=get_vocab(),
+                           orphans=orphans)
 
 
 def _item_context(target_text: str) -> dict:
