@@ -25,6 +25,17 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+def emit(text: str, output: Path | None) -> None:
+    """To stdout, or to `output` written atomically (never half-written); errors name the file."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomically(output, text)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, then rename: a failure leaves no half-written file."""
     handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent or ".", prefix=f".{path.name}.",
@@ -94,13 +105,7 @@ def cite(obj: Context, ids, evidence, theme, query, limit, output_format, style,
         raise click.ClickException(str(exc)) from None
     if not text:
         click.echo("the selection cites no sources", err=True)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomically(output, text)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    emit(text, output)
 
 
 @click.group()

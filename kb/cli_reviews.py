@@ -15,7 +15,7 @@ import click
 from sqlalchemy.engine import Engine
 
 from .cli import OUTPUT_FORMATS, Context, pass_ctx
-from .cli_cite import BadInput, write_atomically
+from .cli_cite import BadInput, emit
 from .errors import KbError, UnknownIdError
 from .reviews import accounts
 from .reviews.errors import ImportFailed
@@ -161,14 +161,9 @@ def reviews_export(obj: Context, fmt: str, output: Path | None) -> None:
     from .reviews.io import dumps, export_records
     with _engine(obj) as engine:
         text = dumps(export_records(engine, system_actor()), fmt)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        write_atomically(output, text)
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output}", err=True)
+    emit(text, output)
+    if output is not None:
+        click.echo(f"wrote {output}", err=True)
 
 
 @reviews.command("import")
