@@ -244,6 +244,7 @@ def _write_database(engine: Engine, collection: Collection, cases: dict[str, Cas
         storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         report.moved = follow_former_ids(conn, collection.cases)   # reviews follow renamed cases
         report.orphaned = orphaned_reviews(conn)                    # never deleted, only reported
+        conn.execute(delete(storage.rendered).where(storage.rendered.c.generation != generation))
         storage.set_meta(conn, "index_schema", search.SCHEMA_VERSION)
         storage.set_meta(conn, "index_generation", generation)
 

@@ -208,6 +208,28 @@ def serve(obj: Context, host: str, port: int, debug: bool) -> None:
     app.run(host=host, port=port, debug=debug, threaded=True)
 
 
+@main.command()
+@click.option("--style", "styles", multiple=True, type=click.Choice(["apa", "chicago-author-date", "harvard"]),
+              help="Styles to render (repeatable; default apa, the web's default).")
+@click.option("--procs", type=click.IntRange(1, 16), default=None, help="Worker processes (default: one per core).")
+@click.option("--base-url", envvar="KB_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
+              help="Public address used in the citation of each case study. Env: KB_BASE_URL.")
+@pass_ctx
+def render(obj: Context, styles: tuple[str, ...], procs: int | None, base_url: str) -> None:
+    """Render every case page of the current build for the web, once for all its workers.
+
+    Optional: pages not rendered here are rendered, and kept, the first time someone opens them.
+    Run it after `kb build` on a busy server so that no reader waits for a first rendering.
+    """
+    from .pages import render_all
+    try:
+        for style in styles or ("apa",):
+            count, seconds = render_all(obj.root.resolve(), obj.data, style, base_url, procs)
+            click.echo(f"rendered {count} case page(s) in {style} in {seconds:.1f} s")
+    except KbError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 from .cli_cite import bib, cite  # noqa: E402  (the citation commands live in their own module)
 
 main.add_command(cite)

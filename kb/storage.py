@@ -87,6 +87,15 @@ files = Table(
     Column("parsed", JSON, nullable=False),
 )
 
+# Case pages rendered once per build generation and shared by every web worker (see kb/pages.py).
+rendered = Table(
+    "rendered", metadata,
+    Column("generation", String(64), primary_key=True),
+    Column("case_id", String(200), primary_key=True),
+    Column("style", String(64), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
 DB_FILE = "kb.sqlite3"
 
 

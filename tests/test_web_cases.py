@@ -139,3 +139,29 @@ def test_running_app_picks_up_a_new_build(client, built_root):
     build(built_root)
     assert "Operation Ceasefire revisited" in client.get("/search?q=ceasefire").get_data(as_text=True)
     assert BeautifulSoup(client.get("/cases/second-case").data, "html.parser").h1.get_text(strip=True) == "Operation Ceasefire revisited"
+
+
+def test_rendered_pages_are_shared_between_workers_and_dropped_by_a_build(app, client, built_root, monkeypatch, tmp_path):
+    """A page rendered by one worker is read by the others; `kb render` fills the table; a new build empties it."""
+    from click.testing import CliRunner
+    from sqlalchemy import select
+    from kb import pages, storage
+    from kb.build import build
+    from kb.cli import main
+    from webapp import create_app
+    body = lambda html: BeautifulSoup(html, "html.parser").select_one(".case-body").get_text()
+    first = body(client.get("/cases/sample-case").data)
+    other = create_app({"ROOT": str(built_root), "TESTING": True, "SECRET_KEY": "x", "BASE_URL": "https://kb.example.org"})
+    monkeypatch.setattr(pages, "render_case", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rendered twice")))
+    assert body(other.test_client().get("/cases/sample-case").data) == first
+    monkeypatch.undo()
+    result = CliRunner().invoke(main, ["--root", str(built_root), "render", "--procs", "1"])
+    assert result.output.startswith("rendered 1 case page(s) in apa")         # sample-case was already there
+    engine = app.extensions["kb"]["kb"].engine
+    rows = lambda: sorted(engine.connect().execute(select(storage.rendered.c.case_id)).scalars())
+    assert rows() == ["sample-case", "second-case"]
+    path = built_root / "case_studies" / "police" / "sample-case.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Police worked", "Officers worked"), encoding="utf-8")
+    build(built_root)
+    assert rows() == []
+    assert "Officers worked" in client.get("/cases/sample-case").get_data(as_text=True)

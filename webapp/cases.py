@@ -6,8 +6,8 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from kb import catalog
-from kb.exporting import case_to_csl, export, source_to_csl
+from kb import catalog, pages
+from kb.exporting import export, source_to_csl
 from kb.formatting import STYLES, Formatter
 from kb.reviews.views import public_view
 
@@ -38,24 +38,14 @@ def chosen_style() -> str:
 def case(case_id: str):
     style = chosen_style()
     drafts = can_see_drafts()
-    page = memo("case", (case_id, style, drafts), lambda: _render_case(case_id, style, drafts))
+    found = memo("case", (case_id, style, drafts),
+                 lambda: pages.case_page(get_kb(), case_id, style, current_app.config["BASE_URL"], drafts))
+    if found is None:
+        abort(404, f"no case study with id {case_id!r}")
+    case, parts = found
     public = public_view(get_kb().engine, case_id)   # reviews change between builds: read every time
-    return render_template("cases/case.html", style=style, styles=STYLES, public=public, **page)
-
-
-def _render_case(case_id: str, style: str, drafts: bool) -> dict:
-    """Everything costly on a case page: the body with citations, references, related cases."""
-    from kb.render import render_body
-
-    found = get_case_or_404(case_id)
-    sources = catalog.sources(get_kb().engine, found.cited_keys())
-    formatter = Formatter([source_to_csl(s) for s in sources.values()], style, "html")
-    body = render_body(found.body, lambda refs: formatter.cite([(r.key, r.locator, r.prefix) for r in refs]))
-    evidence = [(item, formatter.cite([(r.key, r.locator) for r in item.citations])) for item in found.evidence]
-    self_citation = Formatter([case_to_csl(found, current_app.config["BASE_URL"])], style, "html").references()[0]
-    return {"case": found, "body": body, "evidence": evidence, "self_citation": self_citation,
-            "references": formatter.references_by_key(),
-            "related": get_kb().index.more_like_this(found.id, limit=5, drafts=drafts)}
+    return render_template("cases/case.html", case=case, parts=parts, style=style, styles=STYLES, public=public,
+                           evidence=list(zip(case.evidence, parts["evidence_citations"])))
 
 
 def _export(sources, cases, fmt: str, filename: str) -> Response:
