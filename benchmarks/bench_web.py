@@ -134,21 +134,40 @@ def main() -> None:
         "search page with facets": [f"/search{s}" for s in searches],
         "/api/search": [f"/api/search{s}" for s in searches],
     }
-    port = free_port()
-    server = start_server(root, port, args.workers)
-    try:
-        results = {}
-        for name, paths in kinds.items():
-            spec = json.dumps([port, args.clients, args.seconds, paths])
-            out = subprocess.run([sys.executable, __file__, "--child"], input=spec, capture_output=True, text=True, check=True)
-            results[name] = json.loads(out.stdout)
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    results = {}
+
+    def run(names: list[str]) -> None:
+        port = free_port()
+        server = start_server(root, port, args.workers)
+        try:
+            for name in names:
+                spec = json.dumps([port, args.clients, args.seconds, kinds[name]])
+                out = subprocess.run([sys.executable, __file__, "--child"], input=spec, capture_output=True, text=True, check=True)
+                results[name] = json.loads(out.stdout)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+
+    from kb import storage
+    from kb.knowledgebase import KnowledgeBase
+    from kb.pages import render_all
+    kb = KnowledgeBase(root)
+    with kb.engine.begin() as conn:                  # start from no rendered pages
+        conn.execute(storage.rendered.delete())
+    kb.close()
+    kinds["case page, first views (no kb render)"] = kinds["case page"]
+    run(["case page, first views (no kb render)"])
+    with KnowledgeBase(root).engine.begin() as conn:
+        conn.execute(storage.rendered.delete())
+    rendered, render_seconds = render_all(root, None, "apa", "http://127.0.0.1", procs=2)
+    print(f"kb render: {rendered} pages in {render_seconds:.0f} s", file=sys.stderr)
+    run(["static file (floor)", "case page", "search page with facets", "/api/search"])
     floor = results["static file (floor)"]
-    print(f"\n{len(ids)} cases; gunicorn, {args.workers} workers; {args.clients} concurrent clients for {args.seconds:.0f} s each\n")
+    print(f"\n{len(ids)} cases; gunicorn, {args.workers} workers; {args.clients} concurrent clients for {args.seconds:.0f} s each; "
+          f"kb render of {rendered} pages took {render_seconds:.0f} s\n")
     print("| request | median | p95 | p95 / floor p95 | requests/s | errors |\n|---|---|---|---|---|---|")
-    for name, r in results.items():
+    order = ["static file (floor)", "case page", "case page, first views (no kb render)", "search page with facets", "/api/search"]
+    for name, r in ((n, results[n]) for n in order):
         print(f"| {name} | {r['median']:.1f} ms | {r['p95']:.1f} ms | {r['p95'] / floor['p95']:.1f}x | "
               f"{r['throughput']:.0f} | {r['errors']} |")
         if r["errors"]:
