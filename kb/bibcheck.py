@@ -149,9 +149,9 @@ def keys_differing_in_case(collection: "Collection", styles: tuple[str, ...]) ->
 def missing_style_fields(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
     problems = []
     for source in collection.sources.values():
+        press = source.fields.get("entrysubtype", "").strip().lower() in ("newspaper", "magazine")
         for entry_type, field, printed_by in STYLE_FIELDS:
             wanted = [style for style in printed_by if style in styles]
-            press = source.fields.get("entrysubtype", "").strip().lower() in ("newspaper", "magazine")
             if press and field in ("volume", "pages"):
                 continue  # a press article is cited by date, not volume and pages
             if source.entry_type == entry_type and wanted and not source.fields.get(field, "").strip():

@@ -11,6 +11,7 @@ import datetime as dt
 import fcntl
 import gc
 import os
+import shutil
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -185,7 +186,7 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
         with report.phase("database"):
             _write_database(engine, collection, cases, report, bib_changed or full, generation, files_changed)
     except BaseException:
-        search.remove_stale(index_root, keep={current_generation} | _other_generations(index_root, generation))
+        shutil.rmtree(index_root / generation, ignore_errors=True)  # the previous build stays current
         raise
     search.remove_stale(index_root, keep={generation, current_generation})
     report.generation = generation
@@ -211,10 +212,6 @@ def _restore_bodies(engine: Engine, cached_cases: list[Case]) -> None:
             for case_id, body in conn.execute(select(storage.cases.c.id, storage.cases.c.body)
                                               .where(storage.cases.c.id.in_(chunk))):
                 by_id[case_id].body = body
-
-
-def _other_generations(index_root: Path, exclude: str) -> set[str]:
-    return {p.name for p in index_root.iterdir() if p.name != exclude} if index_root.is_dir() else set()
 
 
 def _write_database(engine: Engine, collection: Collection, cases: dict[str, Case], report: BuildReport,

@@ -103,13 +103,9 @@ def case_rows(case: Case) -> dict:
     evidence_rows = [{"case_id": case.id, "id": item.id, "position": n, "claim": item.claim, "cite": item.cite,
                       "outcome": item.outcome, "direction": item.direction, "design": item.design,
                       "strength": item.strength} for n, item in enumerate(case.evidence)]
-    citation_rows = [{"case_id": case.id, "evidence_id": None, "source_key": ref.key, "locator": ref.locator,
-                      "position": n} for n, ref in enumerate(case.citations)]
-    citation_rows += [{"case_id": case.id, "evidence_id": item.id, "source_key": ref.key, "locator": ref.locator,
-                       "position": len(citation_rows) + n}
-                      for item in case.evidence for n, ref in enumerate(item.citations)]
-    for n, row in enumerate(citation_rows):
-        row["position"] = n
+    cited = [(None, ref) for ref in case.citations] + [(item.id, ref) for item in case.evidence for ref in item.citations]
+    citation_rows = [{"case_id": case.id, "evidence_id": evidence_id, "source_key": ref.key, "locator": ref.locator,
+                      "position": n} for n, (evidence_id, ref) in enumerate(cited)]
     return {"case": case_row, "terms": term_rows, "evidence": evidence_rows, "citations": citation_rows}
 
 

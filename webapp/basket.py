@@ -9,7 +9,7 @@ from kb.citations import Basket, basket_citations, unique_sources
 from kb.exporting import source_to_csl
 from kb.formatting import STYLES, Formatter
 
-from .cases import EXPORTS, _export, chosen_style
+from .cases import EXPORTS, chosen_style, export_response
 from .kbstore import can_see_drafts, get_kb
 
 bp = Blueprint("basket", __name__)
@@ -92,4 +92,4 @@ def export(fmt: str):
         lines = Formatter([source_to_csl(s) for s in sources], chosen_style(), "text").references() if sources else []
         return Response("\n".join(lines) + "\n", mimetype="text/plain; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="basket.txt"'})
-    return _export(_sources(basket), [], fmt, "basket")
+    return export_response(_sources(basket), [], fmt, "basket")

@@ -48,7 +48,7 @@ def case(case_id: str):
                            evidence=list(zip(case.evidence, parts["evidence_citations"])))
 
 
-def _export(sources, cases, fmt: str, filename: str) -> Response:
+def export_response(sources, cases, fmt: str, filename: str) -> Response:
     if fmt not in EXPORTS:
         abort(404, f"no export format {fmt!r}; use one of: {', '.join(EXPORTS)}")
     output_format, mimetype = EXPORTS[fmt]
@@ -60,12 +60,12 @@ def _export(sources, cases, fmt: str, filename: str) -> Response:
 @bp.get("/cases/<case_id>/cite.<fmt>")
 def case_sources_export(case_id: str, fmt: str):
     found = get_case_or_404(case_id)
-    return _export(catalog.sources(get_kb().engine, found.cited_keys()).values(), [], fmt, f"{case_id}-sources")
+    return export_response(catalog.sources(get_kb().engine, found.cited_keys()).values(), [], fmt, f"{case_id}-sources")
 
 
 @bp.get("/cases/<case_id>/case.<fmt>")
 def case_itself_export(case_id: str, fmt: str):
-    return _export([], [get_case_or_404(case_id)], fmt, case_id)
+    return export_response([], [get_case_or_404(case_id)], fmt, case_id)
 
 
 @bp.get("/cases/<case_id>/evidence/<evidence_id>/cite.<fmt>")
@@ -75,7 +75,7 @@ def evidence_export(case_id: str, evidence_id: str, fmt: str):
     if item is None:
         abort(404, f"case {case_id!r} has no evidence item {evidence_id!r}")
     keys = list(dict.fromkeys(ref.key for ref in item.citations))
-    return _export(catalog.sources(get_kb().engine, keys).values(), [], fmt, f"{case_id}-{evidence_id}")
+    return export_response(catalog.sources(get_kb().engine, keys).values(), [], fmt, f"{case_id}-{evidence_id}")
 
 
 @bp.get("/themes")
