@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from .bibliography import decode_latex
 from .errors import ERROR, WARNING, Problem
 from .model import Source
+from .urls import is_web_url
 
 if TYPE_CHECKING:
     from .loader import Collection
@@ -125,13 +126,11 @@ def malformed_urls(collection: "Collection", styles: tuple[str, ...]) -> list[Pr
 
 
 def _is_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
+    """An http(s) address (the one URL policy, kb/urls.py) whose host looks like a real one."""
+    if not is_web_url(value):
         return False
-    host = parts.hostname or ""
-    return (parts.scheme in ("http", "https", "ftp") and not re.search(r"\s", value)
-            and ("." in host or host == "localhost") and not host.startswith(".") and not host.endswith("."))
+    host = urlsplit(value).hostname or ""
+    return ("." in host or host == "localhost") and not host.startswith(".") and not host.endswith(".")
 
 
 def keys_differing_in_case(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:

@@ -69,6 +69,9 @@ def parse_bibliography(text: str, path: str) -> tuple[dict[str, Source], list[Pr
             problems.append(Problem(path, line, ERROR, "bib-parse",
                                     f"entry {first_line!r} cannot be parsed ({reason}); check braces, commas and quotes"))
     for source in sources.values():
+        problems += [Problem(path, source.line, ERROR, "bib-field-too-long",
+                             f"entry {source.key!r}: field {name!r} is {len(value):,} characters long, more than "
+                             f"{MAX_FIELD:,}; shorten it") for name, value in source.fields.items() if len(value) > MAX_FIELD]
         note = source.fields.get("note", "").lower()
         for field in missing_fields(source):
             if any(alt in note for alt in field.split("|")):
@@ -80,12 +83,26 @@ def parse_bibliography(text: str, path: str) -> tuple[dict[str, Source], list[Pr
 
 
 _latex = LatexNodes2Text(math_mode="text", strict_latex_spaces=False)
+MAX_FIELD = 10_000     # characters in one field; an author list of 400 names fits
+MAX_LATEX = 4_000      # pylatexenc costs about 10 ms per 1,000 characters and recurses on braces:
+MAX_BRACE_DEPTH = 16   # longer or deeper values are shown with their braces stripped instead
+
+
+def brace_depth(value: str) -> int:
+    depth = deepest = 0
+    for ch in value:
+        if ch == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == "}":
+            depth -= 1
+    return deepest
 
 
 @lru_cache(maxsize=65536)
 def decode_latex(value: str) -> str:
     """Display text of a BibTeX value: `M{\\"u}ller` -> `Müller`, braces dropped."""
-    if not any(ch in value for ch in "\\$~"):
+    if not any(ch in value for ch in "\\$~") or len(value) > MAX_LATEX or brace_depth(value) > MAX_BRACE_DEPTH:
         return " ".join(value.replace("{", "").replace("}", "").replace("---", "\u2014").replace("--", "\u2013").split())
     try:
         return " ".join(_latex.latex_to_text(value).split())

@@ -6,12 +6,14 @@ CHECKERS; `case_from_document` runs them over the declared fields in `kb/fields.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import pycountry
 
-from . import citekeys
+from . import citekeys, markup
+from .urls import SCHEMES, scheme_of
 from .errors import ERROR, WARNING, Problem
 from .fields import CASE_FIELDS, EVIDENCE_FIELDS, INDICATOR_GROUPS, SLUG, FieldSpec, parse_period
 from .frontmatter import Document
@@ -19,6 +21,11 @@ from .model import Case, EvidenceItem
 from .vocabulary import Vocabulary
 
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+MAX_CITATIONS = 2000  # citation groups in one body; the most in a shipped case is about 60
+# link targets in Markdown: inline `](url`, autolinks `<scheme:...>` and reference definitions;
+# every pattern stops at a bracket, space or line end, so each is linear
+_LINK_TARGETS = re.compile(r"\]\(\s*<?(?P<inline>(?:[^\s()<>]|\([^\s()<>]*\))+)|<(?P<auto>[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>"
+                           r"|^ {0,3}\[[^\[\]\n]+\]:[ \t]*<?(?P<ref>[^\s<>]+)", re.M)
 
 
 @dataclass
@@ -52,7 +59,6 @@ def _slug(value: Any, ctx: Ctx):
 
 
 def _slugify(text: str) -> str:
-    import re
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "case-id"
 
 
@@ -254,6 +260,33 @@ def case_from_document(doc: Document, path: str, vocab: Vocabulary) -> tuple[Cas
                 **{k: v for k, v in values.items() if v is not None})
     citations, bad = citekeys.find_citations(doc.body)
     problems += [Problem(path, doc.body_line + line - 1, ERROR, "bad-citation", message) for line, message in bad]
+    problems += _body_problems(doc, path, len(citations))
     case.citations = [ref for citation in citations for ref in citation.refs]
     case.citation_lines = {ref.key: doc.body_line + c.line - 1 for c in reversed(citations) for ref in c.refs}
     return case, problems
+
+
+def _body_problems(doc: Document, path: str, citations: int) -> list[Problem]:
+    """What would make the body unsafe or costly to show: links that are not http(s), more
+    citations than a page can format, and quotes or lists nested deeper than can be rendered."""
+    problems = []
+    if citations > MAX_CITATIONS:
+        problems.append(Problem(path, doc.body_line, ERROR, "too-many-citations",
+                                f"the body has {citations:,} citations, more than {MAX_CITATIONS:,}; split the case study"))
+    depth = markup.too_deep(doc.body)
+    if depth:
+        problems.append(Problem(path, doc.body_line, ERROR, "too-deep",
+                                f"quotes or lists in the body nest {depth} levels deep, more than {markup.MAX_NESTING}; "
+                                "flatten them"))
+    line, counted = doc.body_line, 0
+    for match in _LINK_TARGETS.finditer(doc.body):
+        target = match.group("inline") or match.group("auto") or match.group("ref")
+        scheme = scheme_of(target)
+        if scheme and scheme not in SCHEMES:
+            line += doc.body.count("\n", counted, match.start())
+            counted = match.start()
+            shown = target if len(target) <= 80 else target[:80] + "..."
+            problems.append(Problem(path, line, ERROR, "unsafe-link",
+                                    f"link {shown!r} uses the scheme {scheme!r}; only http and https links are "
+                                    "allowed (write https://...)"))
+    return problems

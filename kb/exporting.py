@@ -17,6 +17,7 @@ from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_i
 
 from .bibliography import decode_latex
 from .model import Case, Source
+from .urls import safe_url
 
 FORMATS = ("bibtex", "ris", "csl-json")
 KB_NAME = "Drug Law Enforcement Evidence Knowledge Base"
@@ -72,7 +73,7 @@ def source_to_csl(source: Source) -> dict:
     url = fields.get("url", "").strip() or (_URL_COMMAND.sub(r"\1", howpublished) if _URL_COMMAND.match(howpublished) else "")
     if howpublished and not _URL_COMMAND.match(howpublished) and "publisher" not in item:
         item["publisher"] = decode_latex(howpublished)  # as pandoc reads it
-    if url:
+    if safe_url(url):                 # an address that is not http(s) is never passed on
         item["URL"] = url
     if fields.get("doi", "").strip():
         item["DOI"] = _DOI_PREFIX.sub("", fields["doi"].strip())

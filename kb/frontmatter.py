@@ -3,6 +3,10 @@
 `yaml.safe_load` turns `NO` into False, `1.10` into 1.1 and dates into `datetime.date`; our loader
 drops the bool, int, float and timestamp implicit resolvers so that every scalar stays the string
 it is written as. Line numbers of keys are kept so that every problem can name its line.
+
+Front matter is content anyone can propose, so its cost is bounded before it is built: a size
+limit, a nesting limit, and no YAML aliases (`&a` / `*a`), which let 588 bytes expand to 3 GB.
+Both are checked on the event stream, before any node is composed.
 """
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ StringLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+MAX_FRONT_MATTER = 256 * 1024  # characters of YAML; the largest shipped case has about 12,000
+MAX_DEPTH = 8                   # mappings and lists inside each other; the format needs 4
 
 
 class FrontMatterError(ValueError):
@@ -107,12 +115,38 @@ def _unclosed_quote(yaml_text: str, upto: int) -> int | None:
     return None
 
 
+def _check_events(yaml_text: str, offset: int) -> None:
+    """Refuse aliases and deep nesting, reading only the event stream (linear, nothing built)."""
+    depth = 0
+    loader = StringLoader(yaml_text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + offset if event.start_mark else offset
+            if isinstance(event, yaml.AliasEvent):
+                raise FrontMatterError(line, f"YAML alias '*{event.anchor}' is not allowed in front matter; "
+                                             "write the value out in full (aliases can expand without limit)")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise FrontMatterError(line, f"front matter is nested more than {MAX_DEPTH} levels deep here; "
+                                                 "the format needs at most 4 (evidence items inside their list)")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 def parse(text: str) -> Document:
     """Parse a whole case-study file. Raises FrontMatterError with the file line of the problem."""
     yaml_text, body, body_line = split(text)
     offset = 2  # YAML line 0 is file line 2
+    if len(yaml_text) > MAX_FRONT_MATTER:
+        raise FrontMatterError(offset, f"front matter is {len(yaml_text):,} characters long, more than "
+                                       f"{MAX_FRONT_MATTER:,}; move long text into the body")
     loader = StringLoader(yaml_text)
     try:
+        _check_events(yaml_text, offset)
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
@@ -123,6 +157,9 @@ def parse(text: str) -> Document:
             raise FrontMatterError(unclosed + offset, f"YAML syntax error: unclosed quote in "
                                    f"{yaml_text.splitlines()[unclosed].strip()!r}; close the quote on this line") from None
         problem = exc.problem or str(exc)
+        if "maximum nesting depth" in problem:   # libyaml's own limit, met before ours
+            raise FrontMatterError(line, f"front matter is nested more than {MAX_DEPTH} levels deep here; "
+                                         "the format needs at most 4 (evidence items inside their list)") from None
         raise FrontMatterError(line, f"YAML syntax error: {problem}"
                                      f"{' ' + exc.context if exc.context else ''}; "
                                      "check indentation, colons and quotes on this line") from None

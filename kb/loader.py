@@ -20,7 +20,9 @@ from .vocabulary import Vocabulary, load_vocabulary
 
 CASES_DIR = "case_studies"
 BIB_FILE = "bibliography.bib"
-PARSER_VERSION = "2"  # bump when parsing or per-file checks change, to invalidate build caches
+PARSER_VERSION = "3"  # bump when parsing or per-file checks change, to invalidate build caches
+MAX_CASE_BYTES = 1024 * 1024        # the largest shipped case is about 20 KB
+MAX_BIB_BYTES = 64 * 1024 * 1024    # 20,000 entries are about 6 MB
 
 
 @dataclass
@@ -64,6 +66,9 @@ def case_paths(root: Path) -> list[Path]:
 
 
 def parse_case_bytes(raw: bytes, path: str, vocab: Vocabulary, sha256: str = "") -> ParsedFile:
+    if len(raw) > MAX_CASE_BYTES:
+        return ParsedFile(path, sha256, None, [Problem(path, 1, ERROR, "too-large", _too_large(len(raw), MAX_CASE_BYTES,
+                                                       "split the case study, or move data tables out of it"))])
     try:
         doc = frontmatter.parse(frontmatter.decode(raw))
     except frontmatter.FrontMatterError as exc:
@@ -71,6 +76,10 @@ def parse_case_bytes(raw: bytes, path: str, vocab: Vocabulary, sha256: str = "")
     case, problems = case_from_document(doc, path, vocab)
     case.sha256 = sha256
     return ParsedFile(path, sha256, case, problems)
+
+
+def _too_large(size: int, limit: int, advice: str) -> str:
+    return f"the file is {size:,} bytes, more than the {limit:,} a file may have; {advice}"
 
 
 def file_hash(raw: bytes, vocab: Vocabulary) -> str:
@@ -99,12 +108,20 @@ def load_collection(root: Path, *, cached: dict[str, ParsedFile] | None = None,
     cached = cached or {}
     for path in progress(case_paths(root)):
         rel = path.relative_to(root).as_posix()
+        size = path.stat().st_size
+        if size > MAX_CASE_BYTES:     # not even read: a huge file must not fill memory
+            collection.files.append(ParsedFile(rel, f"too-large:{size}", None, [Problem(
+                rel, 1, ERROR, "too-large", _too_large(size, MAX_CASE_BYTES, "split the case study, or move data tables out of it"))]))
+            continue
         raw = path.read_bytes()
         sha = file_hash(raw, vocab)
         hit = cached.get(rel)
         collection.files.append(hit if hit and hit.sha256 == sha else parse_case_bytes(raw, rel, vocab, sha))
     bib_path = root / BIB_FILE
-    if bib_path.exists():
+    if bib_path.exists() and bib_path.stat().st_size > MAX_BIB_BYTES:
+        collection.problems.append(Problem(BIB_FILE, 1, ERROR, "too-large", _too_large(
+            bib_path.stat().st_size, MAX_BIB_BYTES, "split it, or remove entries no case cites")))
+    elif bib_path.exists():
         raw = bib_path.read_bytes()
         collection.bib_sha256 = hashlib.sha256(raw).hexdigest()
         if cached_bib is not None and cached_bib.sha256 == collection.bib_sha256:

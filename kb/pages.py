@@ -27,7 +27,15 @@ def render_case(kb, case: Case, style: str, base_url: str, drafts: bool = False)
     """The costly parts of a case page, as plain data (JSON-safe)."""
     sources = catalog.sources(kb.engine, case.cited_keys())
     formatter = Formatter([source_to_csl(s) for s in sources.values()], style, "html")
-    body = render_body(case.body, lambda refs: formatter.cite([(r.key, r.locator, r.prefix) for r in refs]))
+    cited: dict[tuple, str] = {}   # a body cites the same works again and again: format each once
+
+    def cite(refs) -> str:
+        key = tuple((r.key, r.locator, r.prefix) for r in refs)
+        if key not in cited:
+            cited[key] = formatter.cite(list(key))
+        return cited[key]
+
+    body = render_body(case.body, cite)
     return {
         "body": body.html, "toc": [list(entry) for entry in body.toc],
         "evidence_citations": [formatter.cite([(r.key, r.locator) for r in item.citations]) for item in case.evidence],

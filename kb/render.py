@@ -1,48 +1,29 @@
 """Case bodies as HTML: Markdown with a table of contents, pandoc citations turned into in-text
-citations (in the reader's style) linked to the reference list, then sanitised with nh3."""
+citations (in the reader's style) linked to the reference list, then sanitised with nh3.
+
+Citations are found by `citekeys.find_citations`, the same scanner validation uses, so what is
+checked is what is rendered. Each citation is swapped for a placeholder of two private-use
+characters around its number before cmark-gfm parses the text (see `kb/markup.py`), and the
+formatted citation is put in its place afterwards: every step is linear in the length of the body.
+"""
 from __future__ import annotations
 
 import html
-import xml.etree.ElementTree as etree
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-import markdown
-import nh3
-from markdown.inlinepatterns import InlineProcessor
-
-from . import citekeys
+from . import citekeys, markup
 from .model import CiteRef
 
-CITATION_PATTERN = r"\[(?P<inner>[^\[\]]*@[^\[\]]*)\](?![(\[])"
 ALLOWED_TAGS = {"h2", "h3", "h4", "p", "ul", "ol", "li", "em", "strong", "a", "blockquote", "code", "pre",
-                "table", "thead", "tbody", "tr", "th", "td", "br", "hr", "span", "div", "sup", "nav"}
+                "table", "thead", "tbody", "tr", "th", "td", "br", "hr", "span", "div", "sup", "nav", "del"}
 ALLOWED_ATTRIBUTES = {"*": {"id", "class"}, "a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
-
-
-class _CitationProcessor(InlineProcessor):
-    """`[@key, p. 12; @other]` -> `<span class="citation"><a href="#ref-key">(Author, 2020, p. 12)</a></span>`.
-
-    Registered above `reference` (170) and `link` (160) and below `backtick` (190), so code spans
-    stay code and `[@k](url)` stays a link."""
-
-    def __init__(self, pattern: str, cite: Callable[[list[CiteRef]], str], used: list[str]):
-        super().__init__(pattern)
-        self.cite = cite
-        self.used = used
-
-    def handleMatch(self, m, data):  # noqa: N802 (Markdown's API)
-        try:
-            refs = list(citekeys.parse_group(m.group("inner")))
-        except citekeys.CitationSyntaxError:
-            return None, None, None
-        span = etree.Element("span", {"class": "citation"})
-        link = etree.SubElement(span, "a", {"href": f"#ref-{refs[0].key}", "class": "cite"})
-        link.text = self.cite(refs)
-        for ref in refs:
-            if ref.key not in self.used:
-                self.used.append(ref.key)
-        return span, m.start(0), m.end(0)
+# ids of the case page itself, which a heading of the body must not take
+PAGE_IDS = frozenset({"main", "site-q", "cite-h", "evidence", "evidence-h", "references", "references-h",
+                      "related-h", "style"})
+OPEN, CLOSE = "\uf8f0", "\uf8f1"
+_PLACEHOLDER = re.compile(f"{OPEN}([0-9]+){CLOSE}")
 
 
 @dataclass
@@ -53,17 +34,30 @@ class RenderedBody:
 
 
 def render_body(body: str, cite: Callable[[list[CiteRef]], str]) -> RenderedBody:
-    used: list[str] = []
-    md = markdown.Markdown(extensions=["toc", "tables", "sane_lists"],
-                           extension_configs={"toc": {"toc_depth": "2-3"}})
-    md.inlinePatterns.register(_CitationProcessor(CITATION_PATTERN, cite, used), "citation", 175)
-    text = md.convert(body)
-    toc = [(token["id"], token["name"]) for token in md.toc_tokens]
-    clean = nh3.clean(text, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, link_rel=None,
-                      url_schemes={"http", "https", "mailto"})
-    return RenderedBody(clean, toc, used)
+    """`cite` returns the in-text citation of some refs as HTML (escaped text, maybe <i>)."""
+    text = (body or "").replace(OPEN, "").replace(CLOSE, "")
+    citations, _ = citekeys.find_citations(text)
+    parts, last = [], 0
+    for number, citation in enumerate(citations):
+        parts += [text[last:citation.start], f"{OPEN}{number}{CLOSE}"]
+        last = citation.end
+    parts.append(text[last:])
+    used = list(dict.fromkeys(ref.key for citation in citations for ref in citation.refs))
+
+    def citation_html(match: re.Match) -> str:
+        number = int(match.group(1))
+        if number >= len(citations):
+            return ""
+        refs = list(citations[number].refs)
+        return (f'<span class="citation"><a href="#ref-{html.escape(refs[0].key)}" class="cite">'
+                f"{cite(refs)}</a></span>")
+
+    rendered = _PLACEHOLDER.sub(citation_html, markup.safe_markdown("".join(parts)))
+    rendered, toc = markup.heading_ids(rendered, PAGE_IDS)
+    return RenderedBody(markup.clean(rendered, ALLOWED_TAGS, ALLOWED_ATTRIBUTES), toc, used)
 
 
 def plain_citation(refs: list[CiteRef]) -> str:
     """Fallback in-text form when no formatter is at hand: `(@key, p. 12)`."""
-    return "(" + "; ".join(html.escape(ref.key) + (f", {ref.locator}" if ref.locator else "") for ref in refs) + ")"
+    return "(" + "; ".join(html.escape(ref.key) + (f", {html.escape(ref.locator)}" if ref.locator else "")
+                           for ref in refs) + ")"

@@ -125,13 +125,26 @@ def _dumps(value) -> str:
     return orjson.dumps(value).decode("utf-8")
 
 
-def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema with Alembic (the migrations live in kb/migrations)."""
-    from alembic import command
+def _alembic_config():
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", "kb:migrations")
+    return config
+
+
+def head_revision() -> str:
+    """The schema revision this code expects (the newest migration)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade the schema with Alembic (the migrations live in kb/migrations)."""
+    from alembic import command
+
+    config = _alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -4,10 +4,12 @@ Each check is a small function `(Collection) -> list[Problem]`, registered in CO
 """
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
 from .errors import ERROR, INFO, WARNING, Problem
+from .urls import is_web_url
 
 if TYPE_CHECKING:
     from .loader import Collection
@@ -35,19 +37,22 @@ def file_name_matches_id(collection: "Collection") -> list[Problem]:
             for case in collection.cases if case.id and PurePosixPath(case.path).stem != case.id]
 
 
+MAX_GUESSES = 50  # "did you mean" for this many unknown keys per file: difflib over every key is slow
+
+
 def unknown_citation_keys(collection: "Collection") -> list[Problem]:
     known = collection.sources
     problems = []
     for case in collection.cases:
-        for key, line in case.citation_lines.items():
-            if key not in known:
-                problems.append(Problem(case.path, line, ERROR, "unknown-cite",
-                                        f"citation key '@{key}' is not in bibliography.bib{_guess(key, known)}"))
-        for item in case.evidence:
-            for ref in item.citations:
-                if ref.key not in known:
-                    problems.append(Problem(case.path, item.cite_line, ERROR, "unknown-cite",
-                                            f"evidence {item.id!r} cites '@{ref.key}', which is not in bibliography.bib{_guess(ref.key, known)}"))
+        guesses = iter(range(MAX_GUESSES))
+        unknown = [(key, line, "") for key, line in case.citation_lines.items() if key not in known]
+        unknown += [(ref.key, item.cite_line, item.id) for item in case.evidence for ref in item.citations
+                    if ref.key not in known]
+        for key, line, evidence_id in unknown:
+            hint = _guess(key, known) if next(guesses, None) is not None else "; add the entry or fix the key"
+            what = (f"evidence {evidence_id!r} cites '@{key}', which is" if evidence_id
+                    else f"citation key '@{key}' is")
+            problems.append(Problem(case.path, line, ERROR, "unknown-cite", f"{what} not in bibliography.bib{hint}"))
     return problems
 
 
@@ -64,8 +69,38 @@ def uncited_sources(collection: "Collection") -> list[Problem]:
             for source in collection.sources.values() if source.key not in cited]
 
 
+URL_FIELDS = ("url", "howpublished")
+_URL_COMMAND = re.compile(r"^\\url\{(.*)\}$", re.S)
+
+
+def unsafe_urls(collection: "Collection") -> list[Problem]:
+    """Every address in the bibliography becomes a link somewhere, so only http(s) is accepted
+    (a `javascript:` URL was a live link on the source page)."""
+    problems = []
+    for source in collection.sources.values():
+        for name in URL_FIELDS:
+            value = source.fields.get(name, "").strip()
+            if name == "howpublished":
+                command = _URL_COMMAND.match(value)
+                if not command:
+                    continue
+                value = command.group(1).strip()
+            if value and not is_web_url(value):
+                shown = value if len(value) <= 80 else value[:80] + "..."
+                problems.append(Problem("bibliography.bib", field_line(source, name), ERROR, "unsafe-url",
+                                        f"entry {source.key!r}: {name} {shown!r} is not an http or https address; "
+                                        "write it like 'https://www.example.org/report.pdf'"))
+    return problems
+
+
+def field_line(source, name: str) -> int:
+    """The line of field `name` of an entry, from its original text (the entry's line if unseen)."""
+    match = re.search(rf"^\s*{re.escape(name)}\s*=", source.raw, re.M | re.I)
+    return source.line + source.raw.count("\n", 0, match.start()) if match else source.line
+
+
 COLLECTION_CHECKS: list[Callable[["Collection"], list[Problem]]] = [
-    duplicate_case_ids, file_name_matches_id, unknown_citation_keys, uncited_sources,
+    duplicate_case_ids, file_name_matches_id, unknown_citation_keys, uncited_sources, unsafe_urls,
 ]
 
 

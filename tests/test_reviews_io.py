@@ -211,7 +211,7 @@ def test_backup(reviewed, tmp_path, runner):
     assert report.folder.parent == tmp_path / "backups" and report.folder.name.startswith("kb-backup-")
     assert not [p for p in report.folder.parent.iterdir() if p.name.startswith(".")]
     manifest = json.loads((report.folder / "manifest.json").read_text())
-    assert manifest["schema_revision"] == "0003" and manifest["review_records"] == 4
+    assert manifest["schema_revision"] == storage.head_revision() and manifest["review_records"] == 4
     assert json.loads((report.folder / "reviews.json").read_text())["records"] == export_records(reviewed.engine)
     assert (report.folder / "reviews.csv").read_bytes().decode() == dumps(export_records(reviewed.engine), "csv")
     if reviewed.engine.dialect.name == "sqlite":

@@ -70,6 +70,23 @@ BAD_CASES = [
      "indicators, locality, market_levels, period, status, summary, tags, themes, title, updated)", 0),
     ("misspelt key", case_text(summry="x"),
      f"{P}:14: warning: unknown key 'summry' is ignored (did you mean 'summary'?)", 0),
+    # hostile content: unsafe links, costs without bound
+    ("javascript link in the body", case_text(body="Intro.\n\nSee [this](javascript:alert(1)).\n"),
+     f"{P}:25: error: link 'javascript:alert(1)' uses the scheme 'javascript'; only http and https links are allowed", 1),
+    ("data autolink in the body", case_text(body="<data:text/html,hello>\n"),
+     f"{P}:23: error: link 'data:text/html,hello' uses the scheme 'data'", 1),
+    ("link reference to a file", case_text(body="[x][r]\n\n[r]: file:///etc/passwd\n"),
+     f"{P}:25: error: link 'file:///etc/passwd' uses the scheme 'file'", 1),
+    ("yaml alias bomb", case_text(locality="&a Vancouver", tags="[*a, *a]"),
+     f"{P}:11: error: YAML alias '*a' is not allowed in front matter; write the value out in full", 1),
+    ("nesting too deep", case_text(tags="[[[[[[[[[x]]]]]]]]]"),
+     f"{P}:11: error: front matter is nested more than 8 levels deep here", 1),
+    ("quotes nested too deep", case_text(body=">" * 150 + " deep\n"),
+     f"{P}:23: error: quotes or lists in the body nest 151 levels deep, more than 100; flatten them", 1),
+    ("too many citations", case_text(body="[@doe2020policing] " * 2001 + "\n"),
+     f"{P}:23: error: the body has 2,001 citations, more than 2,000; split the case study", 1),
+    ("file too large", case_text(body="x" * (1024 * 1024)),
+     f"{P}:1: error: the file is 1,049,167 bytes, more than the 1,048,576 a file may have", 1),
 ]
 
 
@@ -81,6 +98,33 @@ def test_bad_case_file(kb_root, runner, name, text, expected, code):
     assert any(line.startswith(expected) for line in lines), result.output
     assert result.exit_code == code
     assert "Traceback" not in result.output
+
+
+BAD_URLS = [
+    ("url = {javascript:alert(1)}", "url 'javascript:alert(1)' is not an http or https address"),
+    ("url = {JavaScript:alert(1)}", "url 'JavaScript:alert(1)' is not an http or https address"),
+    ("url = {data:text/html;base64,PHNjcmlwdD4=}", "url 'data:text/html;base64,PHNjcmlwdD4=' is not an http"),
+    ("url = { javascript:alert(1)}", "url 'javascript:alert(1)' is not an http or https address"),
+    ("url = {java\tscript:alert(1)}", "url 'java\\tscript:alert(1)' is not an http or https address"),
+    ("howpublished = {\\url{vbscript:msgbox}}", "howpublished 'vbscript:msgbox' is not an http or https address"),
+    ("url = {//evil.example/x}", "url '//evil.example/x' is not an http or https address"),
+]
+
+
+@pytest.mark.parametrize("field,message", BAD_URLS)
+def test_unsafe_bibliography_urls_are_errors_with_their_line(kb_root, runner, field, message):
+    bib = BIB.replace("  doi     = {10.1000/jdp.2020.1}\n", "  doi     = {10.1000/jdp.2020.1},\n  " + field + "\n")
+    root = kb_root(bib=bib)
+    result = runner.invoke(main, ["--root", str(root), "validate", "--strict"])
+    assert f"bibliography.bib:9: error: entry 'doe2020policing': {message}" in result.output, result.output
+    assert result.exit_code == 1
+
+
+def test_overlong_bibliography_field_is_an_error(kb_root, runner):
+    root = kb_root(bib=BIB.replace("title   = {Policing", "title   = {" + "very " * 2500 + "Policing"))
+    result = runner.invoke(main, ["--root", str(root), "validate"])
+    assert "bibliography.bib:1: error: entry 'doe2020policing': field 'title' is 12,540 characters long, more than 10,000; shorten it" in result.output
+    assert result.exit_code == 1
 
 
 def test_warning_fails_under_strict(kb_root, runner):

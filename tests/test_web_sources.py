@@ -21,3 +21,26 @@ def test_uncited_source_and_unknown_key(client):
     page = BeautifulSoup(client.get("/sources/monaghan2013police").data, "html.parser")
     assert page.select_one("ul.citing li").get_text() == "No case study cites this source."
     assert client.get("/sources/nope").status_code == 404
+
+
+UNSAFE = ["javascript:alert(1)", " JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "data:text/html,<script>x</script>",
+          "vbscript:msgbox(1)", "//evil.example/", "\\\\evil.example\\x", "https://ok.example/a b"]
+
+
+def test_an_unsafe_url_that_reached_the_database_is_never_a_link(app, client):
+    """Validation refuses these; a database written by an older version must still not link them."""
+    from sqlalchemy import update
+    from kb import storage
+    from webapp.kbstore import get_kb
+    for value in UNSAFE:
+        with app.app_context():
+            with get_kb().engine.begin() as conn:
+                row = conn.execute(storage.sources.select().where(storage.sources.c.key == "roe2015cannabis")).first()
+                conn.execute(update(storage.sources).where(storage.sources.c.key == "roe2015cannabis")
+                             .values(fields={**row.fields, "url": value}))
+        for url in ("/sources/roe2015cannabis", "/cases/second-case", "/basket"):
+            html = client.get(url).get_data(as_text=True)
+            links = [a.get("href", "") for a in BeautifulSoup(html, "html.parser").select("a")]
+            assert not any(value.strip() in href or "script:" in href.lower() for href in links), (value, url)
+        exported = client.get("/cases/second-case/cite.json").get_json()
+        assert all("URL" not in item for item in exported), value

@@ -13,7 +13,6 @@ from kb.errors import KbError
 from kb.reviews import accounts, audit
 from kb.reviews.agreement import agreement
 from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
-from kb.reviews.notes import render_note
 from kb.reviews.orphans import orphaned_reviews
 from kb.reviews.records import parse_target
 from kb.reviews.roles import ANONYMOUS
@@ -106,7 +105,7 @@ def _item_context(target_text: str) -> dict:
     own = next((r for r in reviews if r.reviewer == g.user.name), None)
     return {"target": target, "case": case, "item": item, "reviews": reviews, "own": own,
             "reconciliation": get_reconciliation(get_kb().engine, target), "blind": blind_mode(get_kb().engine),
-            "tags": list_tags(get_kb().engine), "render_note": render_note, "grades": SMS_GRADES,
+            "tags": list_tags(get_kb().engine), "grades": SMS_GRADES,
             "confidences": CONFIDENCE, "relevances": RELEVANCE, "statuses": STATUSES[:-1]}
 
 

@@ -7,6 +7,7 @@ from kb import catalog
 from kb.bibliography import decoded
 from kb.exporting import source_to_csl
 from kb.formatting import STYLES, Formatter
+from kb.urls import bare_doi, doi_url, safe_url
 
 from .cases import chosen_style
 from .kbstore import can_see_drafts, get_kb
@@ -21,7 +22,8 @@ def source(key: str):
         abort(404, f"no source with key {key!r}")
     style = chosen_style()
     reference = Formatter([source_to_csl(found)], style, "html").references()[0]
-    doi = found.fields.get("doi", "").strip()
+    doi = bare_doi(found.fields.get("doi", ""))
     return render_template("sources/source.html", source=found, reference=reference, style=style, styles=STYLES,
-                           doi=doi, url=found.fields.get("url", "").strip(), note=decoded(found, "note"),
+                           doi=doi, doi_link=doi_url(doi), url=found.fields.get("url", "").strip(),
+                           url_link=safe_url(found.fields.get("url", "")), note=decoded(found, "note"),
                            citing=catalog.citing(get_kb().engine, key, can_see_drafts()))

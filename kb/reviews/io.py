@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..errors import KbError
 from . import audit
 from .errors import ConflictError, ImportFailed
+from .notes import render_note
 from .records import completeness_errors, value_errors
 from .roles import User, acting
 from .tables import reading, reconciliations, reviews, users, writing
@@ -89,17 +91,29 @@ def dumps(records: list[dict[str, Any]], fmt: str) -> str:
     return out.getvalue()
 
 
+MAX_IMPORT_BYTES = 256 * 1024 * 1024   # an export of 100,000 reviews with notes is about 60 MB
+
+
 def load_file(path: Path, fmt: str | None = None) -> list[Any]:
-    """The records of an export file; the format comes from the extension unless given."""
+    """The records of an export file; the format comes from the extension unless given. Every
+    way a file can be unreadable is a KbError naming the file and, where there is one, the line."""
     fmt = fmt or path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise KbError(f"{path}: cannot tell the format from the extension; use --format {' or '.join(FORMATS)}")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:  # keep a note's \r\n as written
-            text = handle.read()
+        if path.stat().st_size > MAX_IMPORT_BYTES:
+            raise KbError(f"{path}: the file is {path.stat().st_size:,} bytes, more than the {MAX_IMPORT_BYTES:,} an "
+                          "import may have; split it")
+        raw = path.read_bytes()
     except OSError as exc:
         raise KbError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return _parse_json(path, text) if fmt == "json" else _parse_csv(text)
+    try:
+        text = raw.decode("utf-8-sig")   # a note's \r\n is kept as written
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise KbError(f"{path}:{line}: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+                      "exports are UTF-8: re-export the file or save it as UTF-8") from None
+    return _parse_json(path, text) if fmt == "json" else _parse_csv(path, text)
 
 
 def _parse_json(path: Path, text: str) -> list[Any]:
@@ -107,33 +121,52 @@ def _parse_json(path: Path, text: str) -> list[Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise KbError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise KbError(f"{path}: the JSON is nested too deeply to be an export (records are flat objects)") from None
+    except ValueError as exc:   # e.g. an integer of more than 4,300 digits
+        raise KbError(f"{path}: not a reviews export: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME or not isinstance(data.get("records"), list):
         raise KbError(f'{path}: not a reviews export (expected an object with "format": "{FORMAT_NAME}" '
                       'and "records")')
     if data.get("version") != FORMAT_VERSION:
-        raise KbError(f"{path}: export format version {data.get('version')!r} is not supported (expected {FORMAT_VERSION})")
+        raise KbError(f"{path}: export format version {shown(data.get('version'))} is not supported "
+                      f"(expected {FORMAT_VERSION})")
     return data["records"]
 
 
-def _parse_csv(text: str) -> list[Any]:
+def _parse_csv(path: Path, text: str) -> list[Any]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise KbError(f"CSV header lacks column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
-    return [_from_csv(row) for row in reader]
+    try:
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise KbError(f"{path}: CSV header lacks column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
+        return [_from_csv(row) for row in reader]
+    except csv.Error as exc:
+        raise KbError(f"{path}:{reader.line_num}: not a valid CSV export: {exc}") from None
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A value for a message, cut short: a hostile file must not make its report huge."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 
 def _from_csv(row: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = dict(row)
     for name in ("sms_grade", "version"):
         value = (row.get(name) or "").strip()
-        record[name] = int(value) if value.lstrip("-").isdigit() else (None if value == "" else value)
+        record[name] = _integer(value) if value else None
     for name in ("confidence", "relevance"):
         record[name] = row.get(name) or None
     record["tags"] = [t for t in (row.get("tags") or "").split(";") if t]
     if None in record:  # more cells than columns
         record["<extra cells>"] = record.pop(None)
     return record
+
+
+def _integer(value: str) -> int | str:
+    """The cell as an integer when it is one of a sane length (ASCII digits only), else as text."""
+    return int(value) if re.fullmatch(r"-?[0-9]{1,18}", value) else value
 
 
 def _timestamp(value: Any) -> bool:
@@ -159,7 +192,7 @@ def record_problems(record: Any, known_users: set[str]) -> list[tuple[str, Any, 
     if not isinstance(record["evidence_id"], str) or not (record["evidence_id"] == "" or SLUG.match(record["evidence_id"])):
         problems.append(("evidence_id", record["evidence_id"],
                          "must be an id [a-z0-9][a-z0-9-]*, or empty for a whole case"))
-    if record["reviewer"] not in known_users:
+    if not isinstance(record["reviewer"], str) or record["reviewer"] not in known_users:
         problems.append(("reviewer", record["reviewer"], "is not a user; add it first with `kb user add`"))
     values = {k: record[k] for k in ("sms_grade", "confidence", "relevance", "tags", "status", "note")}
     if kind == "reconciliation":
@@ -201,7 +234,7 @@ def plan(conn: Connection, records: list[Any]) -> tuple[list[tuple[str, dict, di
     existing, seen, steps, problems = _existing(conn), {}, [], []
     for number, record in enumerate(records, start=1):
         found = record_problems(record, known)
-        problems += [f"record {number}: field {name!r}: value {value!r}: {message}" if name else
+        problems += [f"record {number}: field {shown(name)}: value {shown(value)}: {message}" if name else
                      f"record {number}: {message}" for name, value, message in found]
         if found:
             continue
@@ -217,7 +250,7 @@ def plan(conn: Connection, records: list[Any]) -> tuple[list[tuple[str, dict, di
         elif current is None or record["version"] > current["version"]:
             steps.append(("update" if current else "create", record, current))
         else:
-            problems.append(f"record {number}: field 'version': value {record['version']!r}: the database holds "
+            problems.append(f"record {number}: field 'version': value {shown(record['version'])}: the database holds "
                             f"version {current['version']} of this {key[0]}, which differs; not overwriting newer work")
     return steps, problems
 
@@ -250,6 +283,7 @@ def _target(record: dict[str, Any]) -> str:
 def _write(conn: Connection, record: dict[str, Any], current: dict | None) -> None:
     if record["record"] == "review":
         table, values = reviews, {c: record[c] for c in COLUMNS[1:]}
+        values["note_html"] = render_note(record["note"])
         where = [reviews.c.reviewer == record["reviewer"]]
     else:
         table = reconciliations

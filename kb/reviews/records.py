@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields as dc_fields
 from typing import Any
 
+from .. import markup
 from ..errors import KbError
-from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG
+from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, MAX_TAGS, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG
 
 
 @dataclass(frozen=True, order=True)
@@ -25,8 +26,8 @@ class Target:
 
 def parse_target(text: str) -> Target:
     parts = str(text).strip().split("/")
-    if len(parts) > 2 or not all(SLUG.match(p) for p in parts):
-        raise KbError(f"invalid target {text!r}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
+    if len(parts) > 2 or not all(SLUG.match(p) and len(p) <= 200 for p in parts):
+        raise KbError(f"invalid target {_shown(str(text))}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
     return Target(*parts)
 
 
@@ -45,6 +46,7 @@ class Review:
     version: int = 1
     created_at: str = ""
     updated_at: str = ""
+    note_html: str = ""   # the note rendered and sanitised when it was saved
     hidden: bool = False  # blind mode masked the grades, tags and note of this review
 
     @property
@@ -97,31 +99,43 @@ class Reconciliation:
 REVIEW_VALUES = ("sms_grade", "confidence", "relevance", "tags", "status", "note")
 
 
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _grade(value: Any) -> str | None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value in SMS_GRADES):
         return None
-    return f"must be an integer {SMS_GRADES[0]}-{SMS_GRADES[-1]}, not {value!r}"
+    return f"must be an integer {SMS_GRADES[0]}-{SMS_GRADES[-1]}, not {_shown(value)}"
 
 
 def _choice(value: Any, choices: tuple) -> str | None:
     if value is None or value in choices:
         return None
-    return f"{value!r} is not one of: {', '.join(choices)}"
+    return f"{_shown(value)} is not one of: {', '.join(choices)}"
 
 
 def _tags(value: Any) -> str | None:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        return f"must be a list of tags, not {value!r}"
+        return f"must be a list of tags, not {_shown(value)}"
+    if len(set(value)) > MAX_TAGS:
+        return f"{len(set(value))} tags; a review has at most {MAX_TAGS}"
     bad = [t for t in value if not TAG.match(t)]
     if bad:
-        return f"invalid tag {bad[0]!r}: use [a-z0-9][a-z0-9-]*, at most 64 characters"
+        return f"invalid tag {_shown(bad[0])}: use [a-z0-9][a-z0-9-]*, at most 64 characters"
     return None
 
 
 def _text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
-        return f"must be text, not {value!r}"
-    return f"too long: {len(value)} characters, at most {limit}" if len(value) > limit else None
+        return f"must be text, not {_shown(value)}"
+    if len(value) > limit:
+        return f"too long: {len(value)} characters, at most {limit}"
+    depth = markup.too_deep(value)
+    if depth:
+        return f"quotes or lists nest {depth} levels deep; at most {markup.MAX_NESTING}"
+    return None
 
 
 def value_errors(values: dict[str, Any]) -> dict[str, str]:

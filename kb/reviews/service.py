@@ -18,7 +18,7 @@ from .. import storage
 from ..errors import UnknownIdError
 from . import audit
 from .errors import ConflictError, InvalidReview, PermissionDenied
-from .notes import render_note  # noqa: F401  (part of the service's interface)
+from .notes import render_note
 from .records import (REVIEW_VALUES, Reconciliation, Review, Target, completeness_errors, dedupe, parse_target,
                       value_errors)
 from .roles import User, acting
@@ -67,7 +67,7 @@ def create_review(engine: Engine, actor: User, target: Target | str, values: dic
                 raise _duplicate(target, current)
             stamp = now()
             row = {**clean, "case_id": target.case_id, "evidence_id": target.evidence_id, "reviewer": actor.name,
-                   "version": 1, "created_at": stamp, "updated_at": stamp}
+                   "version": 1, "created_at": stamp, "updated_at": stamp, "note_html": render_note(clean["note"])}
             review = Review(conn.execute(insert(reviews).values(**row)).inserted_primary_key[0], **row)
             audit.record(conn, actor.name, "review.create", str(target), None, _logged(review))
     except IntegrityError:  # the same reviewer created it concurrently: the unique key refused this one
@@ -93,7 +93,8 @@ def update_review(engine: Engine, actor: User, review_id: int, values: dict[str,
         clean = _clean({**{k: getattr(before, k) for k in REVIEW_VALUES}, **values})
         _check_version(before, version)
         result = conn.execute(update(reviews).where(reviews.c.id == review_id, reviews.c.version == version)
-                              .values(**clean, version=version + 1, updated_at=now()))
+                              .values(**clean, note_html=render_note(clean["note"]), version=version + 1,
+                                      updated_at=now()))
         if result.rowcount != 1:
             _check_version(get_review(conn, review_id), version)
         after = get_review(conn, review_id)
@@ -111,6 +112,7 @@ def _check_version(current: Review, version: int) -> None:
 def _logged(item: Review | Reconciliation) -> dict:
     data = item.to_dict()
     data.pop("hidden", None)
+    data.pop("note_html", None)   # derived from the note, which the log keeps
     return data
 
 
@@ -159,7 +161,7 @@ def visible_reviews(bind: Engine | Connection, target: Target | str, viewer: Use
 
 def _masked(review: Review) -> Review:
     return Review(review.id, review.case_id, review.evidence_id, review.reviewer, None, None, None, [], review.status,
-                  "", review.version, review.created_at, review.updated_at, hidden=True)
+                  "", review.version, review.created_at, review.updated_at, note_html="", hidden=True)
 
 
 def get_reconciliation(bind: Engine | Connection, target: Target) -> Reconciliation | None:

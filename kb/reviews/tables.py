@@ -51,6 +51,7 @@ reviews = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    Column("note_html", Text, nullable=False, default="", server_default=""),  # rendered at save
     UniqueConstraint("case_id", "evidence_id", "reviewer", name="uq_reviews_target_reviewer"),
     Index("ix_reviews_reviewer", "reviewer"),
 )

@@ -13,6 +13,7 @@ TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = 12
 MAX_NOTE = 20_000
+MAX_TAGS = 30       # tags on one review
 MAX_REASON = 5_000
 
 ROLES = ("reader", "reviewer", "editor", "admin")
@@ -67,7 +68,8 @@ REVIEW_FIELDS: tuple[ReviewField, ...] = (
     ReviewField("confidence", "choice", CONFIDENCE, False, "Confidence in the claim: high, moderate, low or very-low."),
     ReviewField("relevance", "choice", RELEVANCE, False, "Relevance to the theme: high, moderate, low or none."),
     ReviewField("tags", "tags",
-                help="Tags from the controlled list, plus free tags; each [a-z0-9][a-z0-9-]*, at most 64 characters."),
+                help="Tags from the controlled list, plus free tags; each [a-z0-9][a-z0-9-]*, at most 64 characters; "
+                     "at most 30 tags."),
     ReviewField("status", "choice", STATUSES,
                 help="unreviewed, in-review, reviewed, disputed; reconciled is set by an editor."),
     ReviewField("note", "text", help="Markdown for other reviewers and editors; never public. Rendered and sanitised."),
