@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 
 from . import search, storage
 from .documents import case_rows, index_doc, source_row
-from .errors import WARNING, KbError, Problem, ValidationFailed
+from .errors import WARNING, KbError, Problem, Unavailable, ValidationFailed
 from .loader import BIB_FILE, Collection, ParsedBibliography, ParsedFile, load_collection
 from .model import Case, Source
 from .reviews.orphans import follow_former_ids, orphaned_reviews
@@ -65,11 +65,47 @@ def data_dir_for(root: Path, data: Path | str | None = None) -> Path:
     return Path(chosen).resolve() if chosen else (root.resolve() / ".kb")
 
 
-def open_engine(data_dir: Path) -> Engine:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    engine = storage.make_engine(storage.database_url(data_dir))
-    storage.upgrade(engine)
+NOT_BUILT = "the knowledge base has not been built yet; its operator must run `kb build` first"
+
+
+def open_engine(data_dir: Path, *, create: bool = True) -> Engine:
+    """The database of `data_dir`, upgraded to the current schema. With `create` (kb build,
+    kb user add, kb reviews import) a first database is made; a database that was made here once
+    and has since gone is never silently replaced by an empty one. Without `create` (everything
+    that only reads) a missing database is an error."""
+    url = storage.database_url(data_dir)
+    path = storage.sqlite_path(url)
+    if path is not None:
+        _check_sqlite_file(data_dir, path, create)
+    engine = storage.make_engine(url, must_exist=not create)
+    try:
+        storage.check_readable(engine)
+        if not create and not storage.has_schema(engine):
+            raise Unavailable(f"no build found in {data_dir}: the database has no tables; run `kb build` first",
+                              NOT_BUILT)
+        storage.upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    if path is not None:
+        storage.make_private(path)
     return engine
+
+
+def _check_sqlite_file(data_dir: Path, path: Path, create: bool) -> None:
+    marker = data_dir / storage.CREATED_MARKER
+    if path.exists():
+        return
+    if marker.exists():
+        raise Unavailable(f"the database {path} is missing, but one was created in {data_dir} on "
+                          f"{marker.read_text(encoding='utf-8').strip() or 'an earlier date'}; restore it from a backup "
+                          f"(`kb backup` folders hold kb.sqlite3), or delete {marker} to start an empty one",
+                          "the knowledge base's database is missing; its operator has been told")
+    if not create:
+        raise Unavailable(f"no build found in {data_dir}; run `kb build` first", NOT_BUILT)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    storage.create_private(path)
+    marker.write_text(dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds") + "\n", encoding="utf-8")
 
 
 @contextmanager

@@ -27,12 +27,13 @@ ROLES_HELP = "reader, reviewer, editor or admin; each can do what the one before
 
 
 @contextmanager
-def _engine(obj: Context) -> Iterator[Engine]:
-    """The database, created or upgraded to the current schema; library errors become messages."""
+def _engine(obj: Context, *, create: bool = False) -> Iterator[Engine]:
+    """The database, upgraded to the current schema (and made, with `create`, when the data folder
+    never had one); library errors become messages."""
     from .build import data_dir_for, open_engine
     engine = None
     try:
-        engine = open_engine(data_dir_for(obj.root, obj.data))
+        engine = open_engine(data_dir_for(obj.root, obj.data), create=create)
         yield engine
     except UnknownIdError as exc:
         raise BadInput(str(exc)) from None
@@ -81,7 +82,7 @@ def user() -> None:
 def user_add(obj: Context, name: str, role: str, password_stdin: bool) -> None:
     """Create account NAME with a role; the password is asked twice (or read with --password-stdin)."""
     password = _password(password_stdin)
-    with _engine(obj) as engine:
+    with _engine(obj, create=True) as engine:
         added = accounts.add_user(engine, system_actor(), name, role, password)
     click.echo(f"added {added.name} ({added.role})")
 
@@ -178,7 +179,7 @@ def reviews_import(obj: Context, file: Path, fmt: str | None) -> None:
     replaces it only if its version is newer. Exit 1 with every problem listed otherwise.
     """
     from .reviews.io import import_records, load_file
-    with _engine(obj) as engine:
+    with _engine(obj, create=True) as engine:
         try:
             report = import_records(engine, system_actor(), load_file(file, fmt))
         except ImportFailed as exc:

@@ -41,5 +41,15 @@ class ValidationFailed(KbError):
         super().__init__(f"validation failed with {found}; the previous build is unchanged")
 
 
+class Unavailable(KbError):
+    """The build or its database cannot be read (not built yet, missing, damaged). The message is
+    for the operator and may name server paths; `public` is what a web visitor is told."""
+
+    def __init__(self, message: str, public: str = "the knowledge base is not available right now; "
+                                                   "its operator has been told"):
+        super().__init__(message)
+        self.public = public
+
+
 class UnknownIdError(KbError):
     """An id, key or name that does not exist; the message lists valid choices."""

@@ -11,15 +11,15 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from . import search, storage
-from .build import INDEX_DIR, data_dir_for, open_engine
-from .errors import KbError
+from .build import INDEX_DIR, NOT_BUILT, data_dir_for, open_engine
+from .errors import Unavailable
 
 
 class KnowledgeBase:
     def __init__(self, root: Path, data: Path | str | None = None):
         self.root = Path(root).resolve()
         self.data_dir = data_dir_for(self.root, data)
-        self.engine = open_engine(self.data_dir)
+        self.engine = open_engine(self.data_dir, create=False)
         self._index: search.Index | None = None
         self._generation = ""
         self._lock = threading.Lock()
@@ -38,13 +38,18 @@ class KnowledgeBase:
     def index(self) -> search.Index:
         generation = storage.get_meta(self.engine, "index_generation")
         if not generation:
-            raise KbError(f"no build found in {self.data_dir}; run `kb build` first")
+            raise Unavailable(f"no build found in {self.data_dir}; run `kb build` first", NOT_BUILT)
         if storage.get_meta(self.engine, "index_schema") != search.SCHEMA_VERSION:
-            raise KbError(f"the search index in {self.data_dir} was made by another version of kb; run `kb build`")
+            raise Unavailable(f"the search index in {self.data_dir} was made by another version of kb; run `kb build`",
+                              "the knowledge base is being upgraded; its operator must run `kb build`")
         with self._lock:
             if generation != self._generation or self._index is None:
                 old = self._index
-                self._index = search.Index(self.data_dir / INDEX_DIR / generation)
+                try:
+                    self._index = search.Index(self.data_dir / INDEX_DIR / generation)
+                except Exception as exc:  # Whoosh raises assorted errors for a missing or damaged index
+                    raise Unavailable(f"the search index {self.data_dir / INDEX_DIR / generation} cannot be read "
+                                      f"({type(exc).__name__}: {exc}); run `kb build --full`") from None
                 self._generation = generation
                 if old is not None:
                     old.close()

@@ -26,6 +26,8 @@ _ELEMENT = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^<>]*?(/?)>")
 _VOID = frozenset({"br", "hr", "img", "input", "col", "wbr"})
 # a line whose quote and list markers run this long may nest deeper than MAX_NESTING
 _DEEP_PREFIX = re.compile(r"^[ \t>*+\-0-9.)]{%d,}" % MAX_NESTING, re.M)
+# a line opening more quotes than that is too deep without asking cmark (which would build them all)
+_MANY_QUOTES = re.compile(r"^(?:[ \t]*>){%d}" % (MAX_NESTING + 1), re.M)
 _HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.S)
 _TAG = re.compile(r"<[^<>]*>")
 
@@ -62,6 +64,8 @@ def as_plain_text(text: str) -> str:
 
 def safe_markdown(text: str) -> str:
     """to_html, or as_plain_text when the text nests deeper than MAX_NESTING."""
+    if _MANY_QUOTES.search(text or ""):
+        return as_plain_text(text)
     rendered = to_html(text)
     return rendered if nesting(rendered) <= MAX_NESTING else as_plain_text(text)
 

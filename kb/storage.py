@@ -8,9 +8,12 @@ import os
 from pathlib import Path
 
 import orjson
+from urllib.parse import quote, unquote
+
 from sqlalchemy import (JSON, Column, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
-                        event, select)
-from sqlalchemy.engine import Engine
+                        event, inspect, select)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
 
@@ -97,6 +100,7 @@ rendered = Table(
 )
 
 DB_FILE = "kb.sqlite3"
+CREATED_MARKER = "database.created"   # written beside a SQLite database when it is first made
 
 
 def database_url(data_dir: Path) -> str:
@@ -111,14 +115,68 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, must_exist: bool = False) -> Engine:
     """orjson (de)serialises the JSON columns: decoding 10,000 cached parses was a third of a
-    no-op rebuild with the standard library."""
+    no-op rebuild with the standard library. `must_exist`: SQLite opens the file read-write but
+    never creates it, so a database deleted under a running server is an error, not a new file."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads)
+        connect_args = {}
+        path = sqlite_path(url)
+        if must_exist and path is not None:
+            url = f"sqlite:///file:{quote(str(path))}?mode=rw&uri=true"
+        engine = create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads, pool_pre_ping=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a plain `sqlite:///path` URL (None for other databases and for memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.database.startswith("file:"):
+        return Path(unquote(parsed.database[5:].split("?", 1)[0]))
+    return Path(parsed.database)
+
+
+def create_private(path: Path) -> None:
+    """An empty file only its owner can read: SQLite keeps the mode for its -wal and -shm files."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
+def make_private(path: Path) -> None:
+    """Database files hold password hashes, private notes and blinded grades: owner only."""
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+        except OSError:
+            pass   # absent, or not ours to change
+    try:
+        if path.parent.stat().st_mode & 0o077:
+            os.chmod(path.parent, 0o700)
+    except OSError:
+        pass
+
+
+def check_readable(engine: Engine) -> None:
+    """One query, so that a missing or damaged database is a clear error at open, not a 500 later."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1").scalar()
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+    except DBAPIError as exc:
+        from .errors import Unavailable
+        raise Unavailable(f"cannot read the database {engine.url.render_as_string(hide_password=True)}: "
+                          f"{' '.join(str(exc.orig).split())}; if the file is damaged, restore it from a backup "
+                          "(`kb backup`)") from None
+
+
+def has_schema(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return inspect(conn).has_table("alembic_version")
 
 
 def _dumps(value) -> str:

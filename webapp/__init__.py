@@ -2,48 +2,52 @@
 shipped in the package (no CDN). Pages work without JavaScript.
 
     create_app({"ROOT": "/path/to/root"})   # or KB_ROOT=/path/to/root in the environment
+
+Settings are declared in `settings.py`; `security.py` adds the headers every response carries.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, kbstore
+from . import errors, kbstore, security, settings
 
 csrf = CSRFProtect()
 
-# Every setting can come from a KB_-prefixed environment variable: KB_ROOT, KB_DATA_DIR, ...
-DEFAULTS = {
-    "ROOT": ".",                    # knowledge-base root (case_studies/, bibliography.bib)
-    "DATA_DIR": None,               # data folder (default ROOT/.kb)
-    "BASE_URL": "http://127.0.0.1:5000",  # stable URLs in citations of case studies and the feed
-    "PAGE_SIZE": 20,
+FLASK_DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_FORM_PARTS": 200,
 }
 
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("KB")          # KB_FOO=... -> app.config["FOO"]
-    if config:
-        app.config.update(config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(FLASK_DEFAULTS)
+    config = dict(config or {})
+    declared = settings.load({k: v for k, v in config.items() if k in settings.BY_NAME})
+    app.config.update(declared)
+    app.config.update({k: v for k, v in config.items() if k not in settings.BY_NAME})   # Flask's own (tests)
+    app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)   # type: ignore[method-assign]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(Path(app.instance_path))
     csrf.init_app(app)
     kbstore.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     from . import api, basket, cases, reviews, search, sources
     for module in (search, cases, sources, basket, reviews, api):
         app.register_blueprint(module.bp)
-    reviews.limiter.init_app(app)   # failed sign-ins are counted per worker process (memory storage)
-    reviews.limiter.reset()
     csrf.exempt(api.bp)  # read-only JSON; state-changing API calls (reviews) carry their own token
     app.jinja_env.globals.update(kbstore.template_globals())
     return app
@@ -53,8 +57,15 @@ def _instance_secret(instance: Path) -> str:
     """The session-signing key: from KB_SECRET_KEY, else a file made on first run, readable only
     by its owner; never from the repository."""
     path = instance / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    if not path.exists():   # written whole under another name, then linked: no worker reads half a key
+        tmp = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass            # another worker made it first: use theirs
+        finally:
+            tmp.unlink()
     return path.read_text().strip()

@@ -11,6 +11,7 @@ from kb.formatting import STYLES, Formatter
 
 from .cases import EXPORTS, chosen_style, export_response
 from .kbstore import can_see_drafts, get_kb
+from .security import local_target
 
 bp = Blueprint("basket", __name__)
 MAX_ITEMS = 200
@@ -35,8 +36,7 @@ def _basket() -> tuple[Basket, list[str]]:
 
 
 def _safe_next(default: str) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_target(request.form.get("next")) or default
 
 
 @bp.post("/basket/add")

@@ -1,11 +1,14 @@
 """Errors: an HTML page, or for /api/ one JSON shape, {"error": {"status", "code", "message"}}.
-Unknown ids give 404, bad parameters 400, and nothing a visitor does gives a 500."""
+Unknown ids give 404, bad parameters 400, and nothing a visitor does gives a 500. No message shown
+to a visitor names a path of the server: the details go to the log."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.errors import KbError
+from sqlalchemy.exc import DBAPIError
+
+from kb.errors import KbError, Unavailable
 
 CODES = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
          409: "conflict", 429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
@@ -25,8 +28,15 @@ def init_app(app: Flask) -> None:
         return error_response(exc.code or 500, exc.description or exc.name)
 
     @app.errorhandler(KbError)
-    def kb_error(exc: KbError):  # e.g. no build yet
-        return error_response(503, str(exc))
+    def kb_error(exc: KbError):  # no build yet, a missing or damaged database: the operator's to fix
+        app.logger.error("knowledge base unavailable on %s: %s", request.path, exc)
+        return error_response(503, exc.public if isinstance(exc, Unavailable) else
+                              "the knowledge base could not answer this request; its operator has been told")
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):  # the database went away or is damaged mid-request
+        app.logger.exception("database error on %s", request.path)
+        return error_response(503, "the knowledge base's database is not available right now; its operator has been told")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):  # a bug: logged with its traceback, never shown to the visitor

@@ -86,12 +86,15 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+SHADES = 9  # classes shade-0 (weakest) to shade-8 (strongest) in style.css
+
+
 def shade(mean: float | None) -> str:
-    """Background for an evidence-map cell: darker for stronger evidence (SMS 1-5)."""
+    """The class of an evidence-map cell: darker for stronger evidence (SMS 1-5). A class, not a
+    style attribute: the Content-Security-Policy allows no inline styles."""
     if mean is None:
-        return "#f1f3f5"
-    lightness = 92 - int((mean - 1) / 4 * 50)
-    return f"hsl(205, 60%, {lightness}%)"
+        return "shade-none"
+    return f"shade-{max(0, min(SHADES - 1, round((mean - 1) / 4 * (SHADES - 1))))}"
 
 
 def template_globals() -> dict:

@@ -4,18 +4,18 @@ PermissionDenied -> 401 (not signed in) or 403, ConflictError -> 409 with the fo
 InvalidReview -> 400 with the form kept."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+import time
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from kb import catalog
 from kb.errors import KbError
-from kb.reviews import accounts, audit
+from kb.reviews import accounts, audit, throttle
 from kb.reviews.agreement import agreement
 from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
 from kb.reviews.orphans import orphaned_reviews
 from kb.reviews.records import parse_target
-from kb.reviews.roles import ANONYMOUS
+from kb.reviews.roles import ANONYMOUS, require
 from kb.reviews.service import create_review, get_reconciliation, reconcile, update_review, visible_reviews
 from kb.reviews.settings import blind_mode, set_setting
 from kb.reviews.taglist import add_tag, list_tags
@@ -23,50 +23,87 @@ from kb.reviews.views import review_queue, todo_list
 from kb.reviews.vocab import CONFIDENCE, RELEVANCE, SMS_GRADES, STATUSES
 
 from .kbstore import get_kb, get_vocab
+from .params import whole_number
+from .security import local_target
 
 bp = Blueprint("reviews", __name__)
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
-SIGNIN_LIMIT = "5 per minute;20 per hour"   # failed sign-ins only, per address
+REFRESH_SEEN = 60   # seconds: how often a session's last-activity time is renewed in its cookie
 
 
 @bp.before_app_request
 def load_user() -> None:
-    """The signed-in user, re-read on every request so that a disabled account or a new role
-    takes effect at once; everyone else is an anonymous reader."""
+    """The signed-in user, checked on every request against the database: a session ends when
+    the user signed out anywhere, had their password reset, role changed or account disabled
+    (the user's session epoch moved on), after SESSION_IDLE_MINUTES without a request, and
+    SESSION_LIFETIME_HOURS after sign-in. Everyone else is an anonymous reader."""
     g.user = ANONYMOUS
     name = session.get("user")
-    if name:
-        try:
-            user = accounts.get_user(get_kb().engine, name)
-        except KbError:
-            user = None
-        if user is None or user.disabled:
-            session.pop("user", None)
-        else:
-            g.user = user
+    if not name:
+        return
+    try:
+        user = accounts.get_user(get_kb().engine, name)
+    except KbError:
+        user = None
+    now = time.time()
+    config = current_app.config
+    valid = (user is not None and not user.disabled and session.get("epoch") == user.session_epoch
+             and isinstance(session.get("issued"), (int, float)) and isinstance(session.get("seen"), (int, float))
+             and now - session["issued"] < config["SESSION_LIFETIME_HOURS"] * 3600
+             and now - session["seen"] < config["SESSION_IDLE_MINUTES"] * 60)
+    if not valid:
+        session.clear()
+        return
+    if now - session["seen"] > REFRESH_SEEN:
+        session["seen"] = now
+    g.user = user
 
 
 def _forbidden(exc: PermissionDenied):
     abort(401 if g.user is ANONYMOUS else 403, str(exc))
 
 
+def _limits() -> list[throttle.Limit]:
+    config = current_app.config
+    return [throttle.Limit("account+address", config["SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS"], 15 * 60),
+            throttle.Limit("account", config["SIGNIN_FAILURES_PER_ACCOUNT"], 3600),
+            throttle.Limit("address", config["SIGNIN_FAILURES_PER_ADDRESS"], 3600)]
+
+
 @bp.route("/signin", methods=["GET", "POST"])
-@limiter.limit(SIGNIN_LIMIT, methods=["POST"], deduct_when=lambda response: response.status_code == 401)
 def signin():
+    target = request.values.get("next", "")
+    shown_next = target if local_target(target) else ""
     if request.method == "GET":
-        return render_template("reviews/signin.html", next=request.args.get("next", ""))
-    user = accounts.verify(get_kb().engine, request.form.get("name", "").strip(), request.form.get("password", ""))
+        return render_template("reviews/signin.html", next=shown_next)
+    name = request.form.get("name", "").strip()[:200]
+    engine = get_kb().engine
+    reservation = throttle.reserve(engine, _limits(), name, request.remote_addr or "")
+    if not reservation.allowed:
+        minutes = -(-reservation.retry_after // 60)
+        whom = {"account+address": "this account from your address", "account": "this account",
+                "address": "your address"}[reservation.refused_by]
+        response = current_app.make_response((render_template(
+            "reviews/signin.html", next=shown_next,
+            error=f"Too many failed sign-ins for {whom}; try again in {minutes} minute(s)."), 429))
+        response.headers["Retry-After"] = str(reservation.retry_after)
+        return response
+    user = accounts.verify(engine, name, request.form.get("password", ""))
     if user is None:
         return render_template("reviews/signin.html", error="Wrong name or password, or the account is disabled.",
-                               next=request.form.get("next", "")), 401
+                               next=shown_next), 401
+    throttle.release(engine, reservation)
     session.clear()
-    session["user"] = user.name
-    target = request.form.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("reviews.queue"))
+    session.permanent = True
+    now = time.time()
+    session.update(user=user.name, epoch=user.session_epoch, issued=now, seen=now)
+    return redirect(local_target(target) or url_for("reviews.queue"))
 
 
 @bp.post("/signout")
 def signout():
+    """Ends every session of this user, everywhere: a copied cookie stops working too."""
+    if g.user is not ANONYMOUS:
+        accounts.end_sessions(get_kb().engine, g.user.name)
     session.clear()
     return redirect(url_for("search.home"))
 
@@ -90,6 +127,12 @@ def queue():
 
 
 def _item_context(target_text: str) -> dict:
+    """Permission first, then the lookup: to someone who may not read reviews, an item that
+    exists (a draft's, say) answers exactly like one that does not."""
+    try:
+        require(g.user, "review.read")
+    except PermissionDenied as exc:
+        _forbidden(exc)
     try:
         target = parse_target(target_text)
     except KbError as exc:
@@ -117,7 +160,7 @@ def item(target: str):
 def _form_values() -> dict:
     form = request.form
     tags = form.getlist("tags") + [t.strip() for t in form.get("free_tags", "").split(",") if t.strip()]
-    return {"sms_grade": int(form["sms_grade"]) if form.get("sms_grade", "").isdigit() else None,
+    return {"sms_grade": whole_number(form.get("sms_grade")),
             "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None,
             "tags": tags, "status": form.get("status", "in-review"), "note": form.get("note", "")}
 
@@ -130,8 +173,8 @@ def save(target: str):
         if context["own"] is None:
             create_review(get_kb().engine, g.user, context["target"], values)
         else:
-            version = request.form.get("version", "")
-            update_review(get_kb().engine, g.user, context["own"].id, values, int(version) if version.isdigit() else -1)
+            version = whole_number(request.form.get("version"))
+            update_review(get_kb().engine, g.user, context["own"].id, values, -1 if version is None else version)
     except PermissionDenied as exc:
         _forbidden(exc)
     except ConflictError as exc:
@@ -147,12 +190,11 @@ def save(target: str):
 def reconcile_item(target: str):
     context = _item_context(target)
     form = request.form
-    grades = {"sms_grade": int(form["sms_grade"]) if form.get("sms_grade", "").isdigit() else None,
+    grades = {"sms_grade": whole_number(form.get("sms_grade")),
               "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None}
-    version = form.get("version", "")
     try:
         reconcile(get_kb().engine, g.user, context["target"], grades, form.get("reason", ""),
-                  version=int(version) if version.isdigit() else None)
+                  version=whole_number(form.get("version")))
     except PermissionDenied as exc:
         _forbidden(exc)
     except ConflictError as exc:
@@ -188,16 +230,22 @@ def agreement_page():
 def settings():
     engine = get_kb().engine
     try:
-        if request.method == "POST":
-            if "blind_mode" in request.form:
-                set_setting(engine, g.user, "blind_mode", request.form["blind_mode"] == "on")
-            if request.form.get("tag_name"):
-                add_tag(engine, g.user, request.form["tag_name"].strip(), request.form.get("tag_label", "").strip()
-                        or request.form["tag_name"].strip(), public=request.form.get("tag_public") == "on")
-            flash("Settings saved.", "ok")
-            return redirect(url_for("reviews.settings"))
         if not g.user.can("setting.change"):
             raise PermissionDenied("only editors change settings")
+        if request.method == "POST":
+            changed = []
+            if request.form.get("blind_mode") in ("on", "off"):
+                set_setting(engine, g.user, "blind_mode", request.form["blind_mode"] == "on")
+                changed.append("blind mode")
+            if request.form.get("tag_name", "").strip():
+                name = request.form["tag_name"].strip()
+                add_tag(engine, g.user, name, request.form.get("tag_label", "").strip() or name,
+                        public=request.form.get("tag_public") == "on")
+                changed.append(f"tag {name}")
+            if not changed:
+                abort(400, "nothing to change: send blind_mode (on or off) or a tag_name")
+            flash(f"Saved: {', '.join(changed)}.", "ok")
+            return redirect(url_for("reviews.settings"))
     except PermissionDenied as exc:
         _forbidden(exc)
     except KbError as exc:

@@ -11,6 +11,7 @@ from kb.reviews.views import REVIEW_STATES, review_state_by_case
 from kb.search.reader import SORTS
 
 from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo, url_with
+from .params import whole_number
 
 bp = Blueprint("search", __name__)
 
@@ -44,9 +45,10 @@ def _checked_filters(args) -> dict[str, list[str]]:
 
 def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name, str(default))
-    if not raw.isdigit() or not low <= int(raw) <= high:
-        abort(400, f"{name} must be a whole number from {low} to {high}, not {raw!r}")
-    return int(raw)
+    number = whole_number(raw)
+    if number is None or not low <= number <= high:
+        abort(400, f"{name} must be a whole number from {low} to {high}, not {raw[:40]!r}")
+    return number
 
 
 def run_search(args, default_limit: int | None = None):

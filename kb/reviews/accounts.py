@@ -52,7 +52,7 @@ def check_role(role: str) -> None:
 
 
 def _user(row) -> User:
-    return User(row.name, row.role, bool(row.disabled), row.id, row.created_at)
+    return User(row.name, row.role, bool(row.disabled), row.id, row.created_at, row.session_epoch)
 
 
 def list_users(bind: Engine | Connection) -> list[User]:
@@ -85,11 +85,13 @@ def add_user(engine: Engine, actor: User, name: str, role: str, password: str) -
 
 
 def _change(engine: Engine, actor: User, name: str, action: str, values: dict, shown: dict) -> User:
-    """One account change with its audit entry; `shown` is what the log may say about it."""
+    """One account change with its audit entry; `shown` is what the log may say about it. Every
+    change of role, password or state also ends the user's sessions (a new session epoch)."""
     with writing(engine) as conn:
         acting(conn, actor, "account.manage")
         before = get_user(conn, name)
-        conn.execute(update(users).where(users.c.name == name).values(**values, updated_at=now()))
+        conn.execute(update(users).where(users.c.name == name)
+                     .values(**values, session_epoch=users.c.session_epoch + 1, updated_at=now()))
         audit.record(conn, actor.name, action, f"user:{name}",
                      {k: getattr(before, k) for k in shown}, shown)
     return get_user(engine, name)
@@ -111,6 +113,12 @@ def enable_user(engine: Engine, actor: User, name: str) -> User:
 def reset_password(engine: Engine, actor: User, name: str, password: str) -> User:
     """The log records that a reset happened, never the hash."""
     return _change(engine, actor, name, "user.reset-password", {"password_hash": hash_password(password)}, {})
+
+
+def end_sessions(engine: Engine, name: str) -> None:
+    """Sign-out: every session of `name`, on every device, ends now."""
+    with writing(engine) as conn:
+        conn.execute(update(users).where(users.c.name == name).values(session_epoch=users.c.session_epoch + 1))
 
 
 def verify(engine: Engine, name: str, password: str) -> User | None:

@@ -26,6 +26,7 @@ class User:
     disabled: bool = False
     id: int | None = None
     created_at: str = ""
+    session_epoch: int = 0   # sessions made before the epoch last changed are no longer valid
 
     @property
     def is_system(self) -> bool:

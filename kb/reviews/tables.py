@@ -11,7 +11,7 @@ import datetime as dt
 from contextlib import contextmanager
 from typing import Iterator
 
-from sqlalchemy import (JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint)
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.engine import Connection, Engine
 
 from ..storage import metadata
@@ -25,6 +25,18 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    # copied into each session at sign-in; increased to end every session of the user at once
+    Column("session_epoch", Integer, nullable=False, default=0, server_default="0"),
+)
+
+# failed sign-ins per key (account, address, or both) in the current window, shared by every
+# worker and host: see kb/reviews/throttle.py
+signin_failures = Table(
+    "signin_failures", metadata,
+    Column("key", String(80), primary_key=True),
+    Column("window_start", Float, nullable=False),
+    Column("count", Integer, nullable=False),
+    Index("ix_signin_failures_window_start", "window_start"),
 )
 
 review_tags = Table(

@@ -107,7 +107,7 @@ class Index:
         hits: list[Hit] = []
         if results is not None and offset < len(matched):
             terms = self._snippet_terms(q)
-            hits = [self._hit(hit, terms) for hit in results[offset: offset + limit]]
+            hits = [self._hit(hit, terms, scored=sortedby is None) for hit in results[offset: offset + limit]]
         return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text), fallback,
                             [self._ids[n] for n in matched])
 
@@ -120,7 +120,8 @@ class Index:
                 terms.update(_text(t) for _, t in zip(range(expansions), leaf._btexts(reader)))
         return frozenset(terms)
 
-    def _hit(self, hit, terms: frozenset[str]) -> Hit:
+    def _hit(self, hit, terms: frozenset[str], scored: bool = True) -> Hit:
+        """One result; in a sorted search Whoosh's `score` is the sort key, so there is none."""
         stored = hit.fields()
         snippet = ""
         for source in (stored.get("body", ""), stored.get("summary", "")):
@@ -129,7 +130,7 @@ class Index:
                                     HtmlFormatter(tagname="mark", classname="match", termclass="t"), top=2)
             if snippet:
                 break
-        return Hit(id=stored["id"], title=stored["title"], score=round(float(hit.score or 0.0), 4),
+        return Hit(id=stored["id"], title=stored["title"], score=round(float(hit.score or 0.0), 4) if scored else 0.0,
                    snippet=" ".join((snippet or escape(stored.get("summary", "")[:240])).split()), themes=_split(stored.get("themes")),
                    country=_split(stored.get("country")), period=stored.get("period", ""))
 
