@@ -360,3 +360,49 @@ def test_database_files_are_private(built_root):
     for path in data.glob("kb.sqlite3*"):
         assert path.stat().st_mode & 0o777 == 0o600, path
     assert os.stat(data / "database.created").st_mode & 0o077 in (0, 0o044, 0o004, 0o040)
+
+
+# --- nothing derived from the index tells a reader about drafts -----------------------------------
+
+@pytest.fixture
+def secret_draft(built_root):
+    from conftest import case_text
+    from kb.build import build
+    (built_root / "case_studies" / "draft" / "secret.md").write_text(case_text(
+        "secret-plan", title='"Quarantotto embargo of the Vexillary port"', status="draft", country="FR",
+        summary="Vexillary customs officers and the quarantotto scheme.", themes="[security-foreign-aid]"),
+        encoding="utf-8")
+    build(built_root)
+    return built_root
+
+
+@pytest.mark.parametrize("query", ["vexillery", "quarantoto embargo", "Vexillary", "quarantotto"])
+def test_readers_get_nothing_from_draft_words(client, secret_draft, query):
+    data = client.get("/api/search", query_string={"q": query}).get_json()
+    assert data["total"] == 0 and data["suggestion"] is None
+    every = client.get("/api/search").get_json()
+    assert "FR" not in every["facets"]["country"] and "security-foreign-aid" not in every["facets"]["themes"]
+    assert every["total"] == 2
+    page = client.get("/search", query_string={"q": query}).get_data(as_text=True).lower()
+    assert "vexillary" not in page.replace(query.lower(), "") and "quarantotto" not in page.replace(query.lower(), "")
+
+
+def test_reviewers_do_get_suggestions_from_drafts(client, users, secret_draft):  # noqa: F811
+    signin(client, "alice")
+    data = client.get("/api/search", query_string={"q": "vexillery", "drafts": "1"}).get_json()
+    assert data["suggestion"] == "vexillary"
+
+
+@pytest.mark.parametrize("url", ["/cases/secret-plan", "/api/cases/secret-plan", "/cases/secret-plan/cite.bib",
+                                 "/cases/secret-plan/case.ris", "/compare?id=secret-plan&id=sample-case"])
+def test_a_draft_answers_like_an_unknown_case(client, secret_draft, url):
+    draft, unknown = client.get(url), client.get(url.replace("secret-plan", "no-such-plan"))
+    assert draft.status_code == unknown.status_code == 404
+    assert draft.get_data(as_text=True).replace("secret-plan", "X") == unknown.get_data(as_text=True).replace("no-such-plan", "X")
+
+
+def test_lists_and_related_cases_leave_drafts_out(client, secret_draft):
+    for url in ("/", "/themes", "/themes/security-foreign-aid", "/feed.atom", "/charts", "/evidence-map",
+                "/cases/sample-case", "/api/cases", "/api/themes", "/sources/doe2020policing"):
+        body = client.get(url).get_data(as_text=True)
+        assert "Vexillary" not in body and "secret-plan" not in body, url

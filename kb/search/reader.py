@@ -86,7 +86,8 @@ class Index:
                 offset: int = 0, drafts: bool = False, sort: str = "relevance",
                 only_ids: set[str] | None = None) -> SearchResult:
         q, fallback = self.parse(text) if text.strip() else (wq.Every(), False)
-        allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
+        visible = self._docsets.all if drafts else self._docsets.all - self._drafts
+        allowed = visible
         if only_ids is not None:       # a restriction from outside the index, e.g. review status
             allowed = allowed & frozenset(self._docnum[i] for i in only_ids if i in self._docnum)
         for name, values in (filters or {}).items():
@@ -108,7 +109,7 @@ class Index:
         if results is not None and offset < len(matched):
             terms = self._snippet_terms(q)
             hits = [self._hit(hit, terms, scored=sortedby is None) for hit in results[offset: offset + limit]]
-        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text), fallback,
+        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text, visible), fallback,
                             [self._ids[n] for n in matched])
 
     def _snippet_terms(self, q: wq.Query, expansions: int = 50) -> frozenset[str]:
@@ -144,31 +145,43 @@ class Index:
                     bucket[value] = bucket.get(value, 0) + 1
         return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
 
-    def suggest(self, text: str) -> str | None:
-        """A corrected query when some plain words are in no indexed text and a close word is.
-
-        Candidates are the unstemmed words of titles and summaries; a word counts as known when
-        its stem is in any text field, so a rare but correct word is never "corrected"."""
+    def suggest(self, text: str, visible: frozenset[int] | None = None) -> str | None:
+        """A corrected query when some plain words are in no text the reader may see and a close
+        word is. Everything comes from `visible` (published cases, or also drafts for reviewers):
+        a word counts as known when its stem is in a visible case, and a candidate (an unstemmed
+        word of a title or summary, one or two edits away) only when its stem is too, ranked by
+        distance and then by how many visible cases have it. Words of drafts are never offered
+        to readers, not even as a ranking weight."""
+        visible = self._docsets.all - self._drafts if visible is None else visible
         reader = self._searcher.reader()
         changed = False
 
-        def known(word: str) -> bool:
+        def seen_in(word: str) -> int:
             stems = [token.text for token in self._analyzer(word)]
-            return not stems or any(reader.frequency(f, s) for s in stems for f in ("text", "title", "summary"))
+            return max((len(self._docsets.term("text", stem) & visible) for stem in stems), default=-1)
 
         def fix(match: re.Match) -> str:
             nonlocal changed
             word = match.group(0)
-            if _OPERATOR.match(word) or len(word) < 3 or known(word):
+            if _OPERATOR.match(word) or len(word) < 3 or seen_in(word) != 0:
+                return word   # an operator, too short, a stop word (no stems) or a known word
+            best = None
+            for distance in (1, 2):
+                for fieldname in ("summary", "title"):
+                    spelling = self._ix.schema[fieldname].spelling_fieldname(fieldname)
+                    for candidate in reader.terms_within(spelling, word.lower(), distance, prefix=1):
+                        candidate = _text(candidate)
+                        cases = seen_in(candidate) if candidate != word.lower() else 0
+                        if cases > 0 and (best is None or (distance, -cases, candidate) < best):
+                            best = (distance, -cases, candidate)
+                if best is not None:
+                    break
+            if best is None:
                 return word
-            found = (self._searcher.corrector("summary").suggest(word.lower(), limit=1, maxdist=2, prefix=1)
-                     or self._searcher.corrector("title").suggest(word.lower(), limit=1, maxdist=2, prefix=1))
-            if found and found[0] != word.lower():
-                changed = True
-                return found[0]
-            return word
+            changed = True
+            return best[2]
 
-        corrected = re.sub(r"(?<![\w:])[^\W\d_]+(?![\w:*])", fix, text)
+        corrected = re.sub(r"(?<![\w:])[^\W\d_]+(?![\w:*])", fix, text[:500])
         return corrected if changed else None
 
     def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
@@ -188,7 +201,7 @@ class Index:
             text = "\n".join((stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:RELATED_CHARS]))
             allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
             scores: dict[int, float] = {}
-            common = len(self._docsets.all) * RELATED_MAX_SHARE
+            common = len(allowed) * RELATED_MAX_SHARE
             for term, weight in self._searcher.key_terms_from_text("text", text, numterms=RELATED_TERMS):
                 postings = self._docsets.term("text", term)
                 if len(postings) <= max(common, 2):
