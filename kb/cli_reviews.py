@@ -187,6 +187,9 @@ def reviews_import(obj: Context, file: Path, fmt: str | None) -> None:
                 click.echo(f"{file}: {problem}", err=True)
             raise click.ClickException(str(exc)) from None
     click.echo(f"imported {file}: {report.created} created, {report.updated} updated, {report.unchanged} unchanged")
+    if report.accounts:
+        click.echo(f"made {len(report.accounts)} disabled account(s) for reviewers unknown here: "
+                   f"{', '.join(report.accounts)}; `kb user enable NAME` and `kb user reset-password NAME` to use them")
 
 
 @reviews.command("orphans")

@@ -182,3 +182,21 @@ def app(built_root, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def app_factory(tmp_path):
+    """Factory: app_factory(config) -> a Flask app whose knowledge base is closed after the test."""
+    from webapp import create_app
+    made = []
+
+    def make(config: dict):
+        app = create_app({"SECRET_KEY": "test", **config})
+        app.instance_path = str(tmp_path / f"instance-{len(made)}")
+        made.append(app)
+        return app
+    yield make
+    for app in made:
+        state = app.extensions["kb"]
+        if state["kb"] is not None:
+            state["kb"].close()

@@ -90,7 +90,7 @@ def test_export_shape(reviewed):
         4, "low", None, "reconciled", 3)
     assert records[1]["note"] == NOTE and records[1]["tags"] == ["a", "b-c"]
     data = json.loads(dumps(records, "json"))
-    assert (data["format"], data["version"], data["records"]) == ("kb-reviews", 1, records)
+    assert (data["format"], data["version"], data["records"]) == ("kb-reviews", 2, records)
 
 
 def test_importing_the_same_export_twice_changes_nothing(reviewed, tmp_path):
@@ -146,7 +146,8 @@ def test_a_bad_record_means_nothing_is_imported(reviewed, fresh):
         "record 8: field 'extra': value 1: unknown column",
         "record 8: field 'note': value None: is missing",
         "record 9: a record must be an object with the columns record, case_id, evidence_id, reviewer, sms_grade, "
-        "confidence, relevance, tags, status, note, version, created_at, updated_at",
+        "confidence, relevance, tags, status, note, version, created_at, updated_at, independent_sms_grade, "
+        "independent_confidence, independent_relevance, submitted_at",
     ]
     assert (count(fresh, reviews), count(fresh, audit_log)) == before
 

@@ -16,7 +16,8 @@ from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
 from kb.reviews.orphans import orphaned_reviews
 from kb.reviews.records import parse_target
 from kb.reviews.roles import ANONYMOUS, require
-from kb.reviews.service import create_review, get_reconciliation, reconcile, update_review, visible_reviews
+from kb.reviews.service import (create_review, get_reconciliation, independent_grades_of, reconcile, update_review,
+                                visible_reviews)
 from kb.reviews.settings import blind_mode, set_setting
 from kb.reviews.taglist import add_tag, list_tags
 from kb.reviews.views import review_queue, todo_list
@@ -146,7 +147,8 @@ def _item_context(target_text: str) -> dict:
     except PermissionDenied as exc:
         _forbidden(exc)
     own = next((r for r in reviews if r.reviewer == g.user.name), None)
-    return {"target": target, "case": case, "item": item, "reviews": reviews, "own": own,
+    independent = independent_grades_of(get_kb().engine, [r.id for r in reviews if not r.hidden])
+    return {"target": target, "case": case, "item": item, "reviews": reviews, "own": own, "independent": independent,
             "reconciliation": get_reconciliation(get_kb().engine, target), "blind": blind_mode(get_kb().engine),
             "tags": list_tags(get_kb().engine), "grades": SMS_GRADES,
             "confidences": CONFIDENCE, "relevances": RELEVANCE, "statuses": STATUSES[:-1]}

@@ -4,10 +4,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 
 from kb import catalog
-from kb.reviews.views import REVIEW_STATES, review_state_by_case
+from kb.reviews.views import PUBLIC_REVIEW_STATES, REVIEW_STATES, review_state_by_case
 from kb.search.reader import SORTS
 
 from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo, url_with
@@ -63,11 +63,13 @@ def run_search(args, default_limit: int | None = None):
         abort(400, "the query is longer than 500 characters")
     drafts = can_see_drafts() and args.get("drafts") == "1"
     filters = _checked_filters(args)
-    states = review_state_by_case(get_kb().engine)
+    reader = not g.user.can("review.read")
+    states = review_state_by_case(get_kb().engine, public=reader)
+    offered = PUBLIC_REVIEW_STATES if reader else REVIEW_STATES
     chosen_states = [v for v in args.getlist("review") if v]
     for value in chosen_states:
-        if value not in REVIEW_STATES:
-            abort(400, f"unknown review status {value!r}; use one of: {', '.join(REVIEW_STATES)}")
+        if value not in offered:
+            abort(400, f"unknown review status {value[:40]!r}; use one of: {', '.join(offered)}")
     options = dict(filters=filters, limit=limit, offset=(page - 1) * limit, drafts=drafts, sort=sort)
     if chosen_states:       # reviews change between builds: no memo, and the index is told which cases
         everything = get_kb().search(query, **{**options, "limit": 1, "offset": 0})

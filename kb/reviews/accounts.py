@@ -84,6 +84,20 @@ def add_user(engine: Engine, actor: User, name: str, role: str, password: str) -
     return get_user(engine, name)
 
 
+UNUSABLE_HASH = "!imported"  # not an Argon2 hash: every password fails against it
+
+
+def add_disabled_account(conn: Connection, actor: User, name: str, role: str) -> None:
+    """An account for a reviewer named in an import but unknown here: disabled, with no usable
+    password, until an admin enables it and sets one (`kb user enable`, `kb user reset-password`)."""
+    acting(conn, actor, "account.manage")
+    check_name(name)
+    stamp = now()
+    conn.execute(insert(users).values(name=name, password_hash=UNUSABLE_HASH, role=role, disabled=True,
+                                      created_at=stamp, updated_at=stamp))
+    audit.record(conn, actor.name, "user.add", f"user:{name}", None, {"role": role, "disabled": True, "imported": True})
+
+
 def _change(engine: Engine, actor: User, name: str, action: str, values: dict, shown: dict) -> User:
     """One account change with its audit entry; `shown` is what the log may say about it. Every
     change of role, password or state also ends the user's sessions (a new session epoch)."""

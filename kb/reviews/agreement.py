@@ -1,7 +1,7 @@
 """Inter-rater agreement between reviewers who graded the same items, per theme and overall.
 
 For each pair of reviewers and each graded field: the share of shared items they rated alike, and
-Cohen's kappa (agreement beyond chance). The SMS grade is ordinal, so it also gets a weighted kappa
+Cohen's kappa (agreement beyond chance). Grades are those of each review's first submission (see `independent_grades`). The SMS grade is ordinal, so it also gets a weighted kappa
 over the fixed categories 1-5: linear weights by default (a 2 against a 3 is half as bad as a 2
 against a 4), quadratic as an option (comparable to an intraclass correlation). Confidence and
 relevance are treated as nominal, as the issue asks.
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from .. import storage
 from .records import Target
 from .roles import User, acting
-from .tables import reading, reviews
+from .tables import independent_grades, reading, reviews
 from .vocab import FIELDS, GRADED_FIELDS, SMS_GRADES, SUBMITTED
 
 WEIGHTS = ("linear", "quadratic")
@@ -99,6 +99,7 @@ class AgreementReport:
     overall: dict[str, FieldAgreement]
     themes: dict[str, dict[str, FieldAgreement]]
     disagreements: list[Disagreement]
+    revised: list[dict] = field(default_factory=list)   # grades changed after the reveal
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -130,13 +131,34 @@ def field_agreement(name: str, ratings: dict[Target, dict[str, object]], weights
 
 
 def _ratings(conn: Connection) -> dict[Target, dict[str, dict[str, object]]]:
-    """Submitted reviews by item: {target: {reviewer: {field: value}}}."""
-    query = select(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer,
-                   *(reviews.c[name] for name in GRADED_FIELDS)).where(reviews.c.status.in_(SUBMITTED))
+    """Submitted reviews by item, {target: {reviewer: {field: value}}}, with the grades each
+    reviewer gave at their first submission, before they could see the others' (blind mode):
+    an edit made after the reveal is a revision, not independent agreement."""
+    query = (select(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer,
+                    *(independent_grades.c[name] for name in GRADED_FIELDS))
+             .join(independent_grades, independent_grades.c.review_id == reviews.c.id)
+             .where(reviews.c.status.in_(SUBMITTED)))
     found: dict[Target, dict[str, dict[str, object]]] = defaultdict(dict)
     for row in conn.execute(query):
         found[Target(row.case_id, row.evidence_id)][row.reviewer] = {name: row._mapping[name] for name in GRADED_FIELDS}
     return found
+
+
+def revised_after_reveal(conn: Connection) -> list[dict]:
+    """Submitted reviews whose grades now differ from their independent ones: for editors."""
+    query = (select(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer,
+                    *(reviews.c[name] for name in GRADED_FIELDS),
+                    *(independent_grades.c[name].label(f"first_{name}") for name in GRADED_FIELDS))
+             .join(independent_grades, independent_grades.c.review_id == reviews.c.id)
+             .order_by(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer))
+    revised = []
+    for row in conn.execute(query):
+        now_, first = ({n: row._mapping[n] for n in GRADED_FIELDS},
+                       {n: row._mapping[f"first_{n}"] for n in GRADED_FIELDS})
+        if now_ != first:
+            revised.append({"target": str(Target(row.case_id, row.evidence_id)), "reviewer": row.reviewer,
+                            "independent": first, "now": now_})
+    return revised
 
 
 def _themes(conn: Connection) -> dict[str, list[str]]:
@@ -160,7 +182,7 @@ def agreement(bind: Engine | Connection, viewer: User, *, theme: str | None = No
         raise ValueError(f"weights must be one of {WEIGHTS}, not {weights!r}")
     with reading(bind) as conn:
         acting(conn, viewer, "agreement.read")
-        found, themes_of = _ratings(conn), _themes(conn)
+        found, themes_of, revised = _ratings(conn), _themes(conn), revised_after_reveal(conn)
     by_theme: dict[str, dict] = defaultdict(dict)
     for target, by in found.items():
         for name in themes_of.get(target.case_id, []):
@@ -170,7 +192,7 @@ def agreement(bind: Engine | Connection, viewer: User, *, theme: str | None = No
         by_theme = {theme: found}
     return AgreementReport(weights, _scope(found, weights),
                            {name: _scope(items, weights) for name, items in sorted(by_theme.items())},
-                           disagreements(found))
+                           disagreements(found), revised)
 
 
 def disagreements(found: dict[Target, dict[str, dict[str, object]]]) -> list[Disagreement]:

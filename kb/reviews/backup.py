@@ -5,7 +5,7 @@ writing (WAL included), and the exports are taken from that copy, so both descri
 PostgreSQL: every table is dumped to JSON in one REPEATABLE READ transaction (a snapshot) together
 with the exports, and `pg_dump` adds a restorable custom-format dump when it is on PATH.
 The folder is written under a temporary name and renamed when complete: a folder with the final
-name is never half-written.
+name is never half-written. It is readable by its owner only (0700, files 0600).
 """
 from __future__ import annotations
 
@@ -41,10 +41,11 @@ class BackupReport:
 def backup(engine: Engine, to: Path) -> BackupReport:
     """Write `to/kb-backup-<UTC time>/` and return what is in it."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    to.mkdir(parents=True, exist_ok=True)
+    to.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder = to / f"kb-backup-{stamp}"
     partial = to / f".kb-backup-{stamp}.partial"
-    partial.mkdir()
+    partial.mkdir(mode=0o700)     # owner only from the first byte: hashes, notes and blind grades
+    os.chmod(partial, 0o700)      # whatever the umask
     try:
         report = BackupReport(folder)
         if engine.dialect.name == "sqlite":
@@ -52,6 +53,8 @@ def backup(engine: Engine, to: Path) -> BackupReport:
         else:
             _postgresql(engine, partial, report)
         _manifest(partial, report, engine)
+        for path in partial.iterdir():
+            os.chmod(path, 0o600)
         os.replace(partial, folder)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)

@@ -17,7 +17,7 @@ import datetime as dt
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +28,23 @@ from ..errors import KbError
 from . import audit
 from .errors import ConflictError, ImportFailed
 from .notes import render_note
-from .records import completeness_errors, value_errors
+from .records import Review, completeness_errors, value_errors
 from .roles import User, acting
-from .tables import reading, reconciliations, reviews, users, writing
-from .vocab import SLUG
+from .service import record_independent
+from .tables import independent_grades, reading, reconciliations, reviews, users, writing
+from .accounts import add_disabled_account
+from .vocab import SLUG, USER_NAME
 
 FORMATS = ("json", "csv")
-COLUMNS = ("record", "case_id", "evidence_id", "reviewer", "sms_grade", "confidence", "relevance", "tags", "status",
-           "note", "version", "created_at", "updated_at")
+V1_COLUMNS = ("record", "case_id", "evidence_id", "reviewer", "sms_grade", "confidence", "relevance", "tags",
+              "status", "note", "version", "created_at", "updated_at")
+# version 2: a review's grades as first submitted (write-once; agreement uses them), None if unstated
+INDEPENDENT = ("independent_sms_grade", "independent_confidence", "independent_relevance", "submitted_at")
+COLUMNS = V1_COLUMNS + INDEPENDENT
 KINDS = ("review", "reconciliation")
 FORMAT_NAME = "kb-reviews"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _REC_MAP = {"reviewer": "editor", "note": "reason"}  # record column -> reconciliations column
 
 
@@ -47,17 +53,27 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    accounts: list[str] = field(default_factory=list)   # disabled accounts made for unknown reviewers
 
 
 def _review_record(row) -> dict[str, Any]:
     data = dict(row._mapping)
-    return {"record": "review", **{c: data[c] for c in COLUMNS[1:]}, "tags": list(data["tags"] or [])}
+    record = {"record": "review", **{c: data[c] for c in V1_COLUMNS[1:]}, "tags": list(data["tags"] or [])}
+    return {**record, **{c: data[c] for c in INDEPENDENT}}
+
+
+def _reviews_with_independent_grades():
+    grades = independent_grades
+    return (select(reviews, grades.c.sms_grade.label("independent_sms_grade"),
+                   grades.c.confidence.label("independent_confidence"),
+                   grades.c.relevance.label("independent_relevance"), grades.c.submitted_at)
+            .select_from(reviews.outerjoin(grades, grades.c.review_id == reviews.c.id)))
 
 
 def _reconciliation_record(row) -> dict[str, Any]:
     data = dict(row._mapping)
-    return {"record": "reconciliation", **{c: data[_REC_MAP.get(c, c)] for c in COLUMNS[1:] if c not in ("tags", "status")},
-            "tags": [], "status": "reconciled"}
+    return {"record": "reconciliation", **{c: data[_REC_MAP.get(c, c)] for c in V1_COLUMNS[1:] if c not in ("tags", "status")},
+            "tags": [], "status": "reconciled", **dict.fromkeys(INDEPENDENT)}
 
 
 def export_records(bind: Engine | Connection, viewer: User | None = None) -> list[dict[str, Any]]:
@@ -66,7 +82,7 @@ def export_records(bind: Engine | Connection, viewer: User | None = None) -> lis
     with reading(bind) as conn:
         if viewer is not None:
             acting(conn, viewer, "review.export")
-        found = [_review_record(r) for r in conn.execute(select(reviews))]
+        found = [_review_record(r) for r in conn.execute(_reviews_with_independent_grades())]
         found += [_reconciliation_record(r) for r in conn.execute(select(reconciliations))]
     return sorted(found, key=_key)
 
@@ -87,7 +103,7 @@ def dumps(records: list[dict[str, Any]], fmt: str) -> str:
     writer.writeheader()
     for record in records:
         writer.writerow({**record, "tags": ";".join(record["tags"]),
-                         **{k: "" for k in ("sms_grade", "confidence", "relevance") if record[k] is None}})
+                         **{k: "" for k in ("sms_grade", "confidence", "relevance", *INDEPENDENT) if record[k] is None}})
     return out.getvalue()
 
 
@@ -128,19 +144,24 @@ def _parse_json(path: Path, text: str) -> list[Any]:
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME or not isinstance(data.get("records"), list):
         raise KbError(f'{path}: not a reviews export (expected an object with "format": "{FORMAT_NAME}" '
                       'and "records")')
-    if data.get("version") != FORMAT_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise KbError(f"{path}: export format version {shown(data.get('version'))} is not supported "
-                      f"(expected {FORMAT_VERSION})")
-    return data["records"]
+                      f"(this kb reads versions {', '.join(map(str, READABLE_VERSIONS))})")
+    return data["records"] if data["version"] == FORMAT_VERSION else [_from_v1(r) for r in data["records"]]
+
+
+def _from_v1(record: Any) -> Any:
+    """A version 1 record states no independent grades (None: taken from the review if submitted)."""
+    return {**record, **{c: None for c in INDEPENDENT if c not in record}} if isinstance(record, dict) else record
 
 
 def _parse_csv(path: Path, text: str) -> list[Any]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
-        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        missing = [c for c in V1_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise KbError(f"{path}: CSV header lacks column(s) {', '.join(missing)}; expected: {','.join(COLUMNS)}")
-        return [_from_csv(row) for row in reader]
+        return [_from_v1(_from_csv(row)) for row in reader]
     except csv.Error as exc:
         raise KbError(f"{path}:{reader.line_num}: not a valid CSV export: {exc}") from None
 
@@ -153,11 +174,13 @@ def shown(value: Any, limit: int = 120) -> str:
 
 def _from_csv(row: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = dict(row)
-    for name in ("sms_grade", "version"):
+    for name in ("sms_grade", "version", "independent_sms_grade"):
         value = (row.get(name) or "").strip()
-        record[name] = _integer(value) if value else None
-    for name in ("confidence", "relevance"):
-        record[name] = row.get(name) or None
+        if name in row or name != "independent_sms_grade":
+            record[name] = _integer(value) if value else None
+    for name in ("confidence", "relevance", "independent_confidence", "independent_relevance", "submitted_at"):
+        if name in row or name in ("confidence", "relevance"):
+            record[name] = row.get(name) or None
     record["tags"] = [t for t in (row.get("tags") or "").split(";") if t]
     if None in record:  # more cells than columns
         record["<extra cells>"] = record.pop(None)
@@ -197,15 +220,30 @@ def record_problems(record: Any, known_users: set[str]) -> list[tuple[str, Any, 
     values = {k: record[k] for k in ("sms_grade", "confidence", "relevance", "tags", "status", "note")}
     if kind == "reconciliation":
         values["reason"] = values.pop("note")
-    errors = value_errors(values) or completeness_errors(values)
+    # a reconciliation needs a grade and a reason (below), not the confidence a submitted review needs:
+    # the reconcile form leaves it optional, so its export must import
+    errors = value_errors(values) or (completeness_errors(values) if kind == "review" else {})
     problems += [("note" if name == "reason" else name, record["note" if name == "reason" else name], message)
                  for name, message in errors.items()]
     if kind == "reconciliation":
         problems += _reconciliation_problems(record)
+    problems += _independent_problems(record)
     if not (isinstance(record["version"], int) and not isinstance(record["version"], bool) and record["version"] >= 1):
         problems.append(("version", record["version"], "must be a whole number, 1 or more"))
     problems += [(name, record[name], "must be an ISO 8601 date and time") for name in ("created_at", "updated_at")
                  if not _timestamp(record[name])]
+    return problems
+
+
+def _independent_problems(record: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    values = {"sms_grade": record["independent_sms_grade"], "confidence": record["independent_confidence"],
+              "relevance": record["independent_relevance"]}
+    problems = [(f"independent_{name}", values[name], message) for name, message in value_errors(values).items()]
+    stated = any(record[c] is not None for c in INDEPENDENT)
+    if stated and record["record"] == "reconciliation":
+        problems.append(("submitted_at", record["submitted_at"], "a reconciliation has no independent grades"))
+    elif stated and not _timestamp(record["submitted_at"]):
+        problems.append(("submitted_at", record["submitted_at"], "must be an ISO 8601 date and time with the grades"))
     return problems
 
 
@@ -223,14 +261,22 @@ def _reconciliation_problems(record: dict[str, Any]) -> list[tuple[str, Any, str
 
 
 def _existing(conn: Connection) -> dict[tuple, dict[str, Any]]:
-    found = [_review_record(r) for r in conn.execute(select(reviews))]
+    found = [_review_record(r) for r in conn.execute(_reviews_with_independent_grades())]
     found += [_reconciliation_record(r) for r in conn.execute(select(reconciliations))]
     return {_key(r): r for r in found}
 
 
-def plan(conn: Connection, records: list[Any]) -> tuple[list[tuple[str, dict, dict | None]], list[str]]:
-    """What importing would do: ("create"|"update"|"same", record, existing), and every problem."""
+def plan(conn: Connection, records: list[Any], *, new_accounts: set[str] | None = None
+         ) -> tuple[list[tuple[str, dict, dict | None]], list[str]]:
+    """What importing would do: ("create"|"update"|"same", record, existing), and every problem.
+    With `new_accounts` (an admin imports), an unknown reviewer is not a problem: its name is
+    added to the set, for a disabled account to be made."""
     known = set(conn.execute(select(users.c.name)).scalars())
+    if new_accounts is not None:
+        wanted = {r.get("reviewer") for r in records if isinstance(r, dict)}
+        new_accounts.update(name for name in wanted if isinstance(name, str) and name not in known
+                            and USER_NAME.match(name))
+        known |= new_accounts
     existing, seen, steps, problems = _existing(conn), {}, [], []
     for number, record in enumerate(records, start=1):
         found = record_problems(record, known)
@@ -245,6 +291,12 @@ def plan(conn: Connection, records: list[Any]) -> tuple[list[tuple[str, dict, di
             continue
         seen[key] = number
         current = existing.get(key)
+        if current is not None and not _stated(record):   # unstated: keep what the database knows
+            record = {**record, **{c: current[c] for c in INDEPENDENT}}
+        elif current is not None and _stated(current) and _independent(current) != _independent(record):
+            problems.append(f"record {number}: field 'independent_sms_grade': the grades first submitted are written "
+                            f"once; the database holds {shown(_independent(current))}, the file {shown(_independent(record))}")
+            continue
         if current == record:
             steps.append(("same", record, current))
         elif current is None or record["version"] > current["version"]:
@@ -255,14 +307,28 @@ def plan(conn: Connection, records: list[Any]) -> tuple[list[tuple[str, dict, di
     return steps, problems
 
 
+def _stated(record: dict[str, Any]) -> bool:
+    return any(record[c] is not None for c in INDEPENDENT)
+
+
+def _independent(record: dict[str, Any]) -> tuple:
+    return tuple(record[c] for c in INDEPENDENT)
+
+
 def import_records(engine: Engine, actor: User, records: list[Any]) -> ImportReport:
     """All or nothing: any problem raises ImportFailed listing them all, and nothing is written."""
     report = ImportReport()
     with writing(engine) as conn:
         actor = acting(conn, actor, "review.import")
-        steps, problems = plan(conn, records)
+        new_accounts: set[str] | None = set() if actor.can("account.manage") else None
+        steps, problems = plan(conn, records, new_accounts=new_accounts)
         if problems:
             raise ImportFailed(problems)
+        for name in sorted(new_accounts or ()):
+            editor = any(isinstance(r, dict) and r.get("reviewer") == name and r.get("record") == "reconciliation"
+                         for r in records)
+            add_disabled_account(conn, actor, name, "editor" if editor else "reviewer")
+            report.accounts.append(name)
         for action, record, current in steps:
             if action == "same":
                 report.unchanged += 1
@@ -282,18 +348,24 @@ def _target(record: dict[str, Any]) -> str:
 
 def _write(conn: Connection, record: dict[str, Any], current: dict | None) -> None:
     if record["record"] == "review":
-        table, values = reviews, {c: record[c] for c in COLUMNS[1:]}
+        table, values = reviews, {c: record[c] for c in V1_COLUMNS[1:]}
         values["note_html"] = render_note(record["note"])
         where = [reviews.c.reviewer == record["reviewer"]]
     else:
         table = reconciliations
-        values = {_REC_MAP.get(c, c): record[c] for c in COLUMNS[1:] if c not in ("tags", "status")}
+        values = {_REC_MAP.get(c, c): record[c] for c in V1_COLUMNS[1:] if c not in ("tags", "status")}
         where = []
     if current is None:
         conn.execute(insert(table).values(**values))
-        return
-    result = conn.execute(update(table).where(table.c.case_id == record["case_id"],
-                                              table.c.evidence_id == record["evidence_id"],
-                                              table.c.version == current["version"], *where).values(**values))
-    if result.rowcount != 1:
-        raise ConflictError(f"{_target(record)} changed during the import; nothing was imported; run it again")
+    else:
+        result = conn.execute(update(table).where(table.c.case_id == record["case_id"],
+                                                  table.c.evidence_id == record["evidence_id"],
+                                                  table.c.version == current["version"], *where).values(**values))
+        if result.rowcount != 1:
+            raise ConflictError(f"{_target(record)} changed during the import; nothing was imported; run it again")
+    if record["record"] == "review":
+        row = conn.execute(select(reviews).where(reviews.c.case_id == record["case_id"],
+                                                 reviews.c.evidence_id == record["evidence_id"], *where)).one()
+        grades = ({"sms_grade": record["independent_sms_grade"], "confidence": record["independent_confidence"],
+                   "relevance": record["independent_relevance"]} if _stated(record) else None)
+        record_independent(conn, Review.from_row(row), grades, record["submitted_at"])

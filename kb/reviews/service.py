@@ -8,6 +8,7 @@ re-exports them so callers need one import.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, insert, select, update
@@ -23,7 +24,7 @@ from .records import (REVIEW_VALUES, Reconciliation, Review, Target, completenes
                       value_errors)
 from .roles import User, acting
 from .settings import blind_mode, get_setting, set_setting  # noqa: F401
-from .tables import now, reading, reconciliations, reviews, writing
+from .tables import independent_grades, now, reading, reconciliations, reviews, writing
 from .taglist import add_tag, list_tags, update_tag  # noqa: F401
 from .views import public_view, review_queue, todo_list  # noqa: F401
 from .vocab import SUBMITTED
@@ -69,6 +70,7 @@ def create_review(engine: Engine, actor: User, target: Target | str, values: dic
             row = {**clean, "case_id": target.case_id, "evidence_id": target.evidence_id, "reviewer": actor.name,
                    "version": 1, "created_at": stamp, "updated_at": stamp, "note_html": render_note(clean["note"])}
             review = Review(conn.execute(insert(reviews).values(**row)).inserted_primary_key[0], **row)
+            record_independent(conn, review)
             audit.record(conn, actor.name, "review.create", str(target), None, _logged(review))
     except IntegrityError:  # the same reviewer created it concurrently: the unique key refused this one
         raise _duplicate(target, _find_in(engine, target, actor.name)) from None
@@ -98,8 +100,47 @@ def update_review(engine: Engine, actor: User, review_id: int, values: dict[str,
         if result.rowcount != 1:
             _check_version(get_review(conn, review_id), version)
         after = get_review(conn, review_id)
+        record_independent(conn, after)
         audit.record(conn, actor.name, "review.update", str(after.target), _logged(before), _logged(after))
     return after
+
+
+@dataclass(frozen=True)
+class IndependentGrade:
+    """A review's grades as first submitted, before its reviewer could see anyone else's."""
+
+    review_id: int
+    sms_grade: int | None
+    confidence: str | None
+    relevance: str | None
+    submitted_at: str
+    blind: bool
+
+    def differs_from(self, review: Review) -> bool:
+        return (self.sms_grade, self.confidence, self.relevance) != (review.sms_grade, review.confidence,
+                                                                     review.relevance)
+
+
+def record_independent(conn: Connection, review: Review, grades: dict | None = None,
+                       submitted_at: str | None = None) -> None:
+    """Keep the grades of a review's first submission, once: a later submission changes nothing
+    here. `grades` and `submitted_at` come from an import; otherwise the review's own, now."""
+    if not review.submitted and grades is None:
+        return
+    if conn.execute(select(independent_grades.c.review_id).where(independent_grades.c.review_id == review.id)).first():
+        return
+    grades = grades or {k: getattr(review, k) for k in ("sms_grade", "confidence", "relevance")}
+    conn.execute(insert(independent_grades).values(review_id=review.id, **grades, submitted_at=submitted_at or now(),
+                                                   blind=blind_mode(conn)))
+
+
+def independent_grades_of(bind: Engine | Connection, review_ids) -> dict[int, IndependentGrade]:
+    ids = [i for i in review_ids if i is not None]
+    if not ids:
+        return {}
+    with reading(bind) as conn:
+        rows = conn.execute(select(independent_grades).where(independent_grades.c.review_id.in_(ids)))
+        return {r.review_id: IndependentGrade(**r._mapping) for r in rows}
 
 
 def _check_version(current: Review, version: int) -> None:

@@ -68,6 +68,18 @@ reviews = Table(
     Index("ix_reviews_reviewer", "reviewer"),
 )
 
+# The grades of each review's first submission, written once (database triggers refuse UPDATE and
+# DELETE): what agreement is computed on, whatever the reviewer changed after the reveal.
+independent_grades = Table(
+    "independent_grades", metadata,
+    Column("review_id", Integer, primary_key=True, autoincrement=False),
+    Column("sms_grade", Integer),
+    Column("confidence", String(16)),
+    Column("relevance", String(16)),
+    Column("submitted_at", String(32), nullable=False),
+    Column("blind", Boolean, nullable=False),   # blind mode was on when it was submitted
+)
+
 reconciliations = Table(
     "reconciliations", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),

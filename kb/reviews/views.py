@@ -1,8 +1,10 @@
 """What people look at: the review queue, a reviewer's to-do list, and the public view.
 
-The public view is all a reader ever gets: reconciled grades and public tags. Notes and
-unreconciled grades never reach it, so case pages, search facets and the evidence map can use it
-without a permission check.
+The public view is all a reader ever gets: reconciled grades, and the public tags of reviews of
+items an editor has reconciled. Nothing of an unreconciled review reaches it (not its grades, not
+its tags, not its note; a blind reviewer could otherwise read another's tags on the public case
+page before submitting), so case pages, search facets and the evidence map can use it without a
+permission check.
 """
 from __future__ import annotations
 
@@ -98,25 +100,27 @@ def public_view(bind: Engine | Connection, case_id: str | None = None) -> dict[s
             view[str(target)] = PublicGrade(target, r.sms_grade, r.confidence, r.relevance)
         public = public_tag_names(conn)
         for r in conn.execute(tag_query.order_by(rev.c.id)):
-            shown = [t for t in (r.tags or []) if t in public]
-            if shown:
-                target = Target(r.case_id, r.evidence_id)
-                grade = view.setdefault(str(target), PublicGrade(target))
-                grade.tags.extend(t for t in shown if t not in grade.tags)
+            grade = view.get(str(Target(r.case_id, r.evidence_id)))
+            if grade is not None:      # reconciled items only
+                grade.tags.extend(t for t in (r.tags or []) if t in public and t not in grade.tags)
     for grade in view.values():
         grade.tags.sort()
     return dict(sorted(view.items()))
 
 
 REVIEW_STATES = ("reconciled", "reviewed", "in-review", "unreviewed")
+PUBLIC_REVIEW_STATES = ("reconciled", "unreviewed")   # what readers see: reconciled or not (yet)
 
 
-def review_state_by_case(bind: Engine | Connection) -> dict[str, str]:
+def review_state_by_case(bind: Engine | Connection, *, public: bool = False) -> dict[str, str]:
     """Each case with any review: `reconciled` (an editor decided on it or one of its items),
     `reviewed` (a submitted review), or `in-review`. Cases not listed are `unreviewed`. For the
-    public review-status facet: it says how far review got, never what a reviewer graded."""
+    review-status facet; with `public` (readers) only reconciled cases are listed, so nothing
+    about unreconciled reviews shows, not even that there are some."""
     state: dict[str, str] = {}
     with reading(bind) as conn:
+        if public:
+            return {case_id: "reconciled" for (case_id,) in conn.execute(select(reconciliations.c.case_id))}
         for case_id, status in conn.execute(select(reviews.c.case_id, reviews.c.status)):
             current = state.get(case_id, "in-review")
             state[case_id] = "reviewed" if status in SUBMITTED or current == "reviewed" else current
