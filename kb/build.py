@@ -7,11 +7,15 @@ previous build complete: the database still names the previous generation, which
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
 import fcntl
 import gc
 import os
 import shutil
+import signal
+import sys
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -20,6 +24,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from . import search, storage
 from .documents import case_rows, index_doc, source_row
@@ -121,15 +126,78 @@ def gc_paused():
             gc.enable()
 
 
+_held_lock: int | None = None   # the build lock's descriptor while this process holds it
+
+
+def _after_fork_in_child() -> None:
+    """A process forked during a build (Whoosh's index writers, the render pool) must neither keep
+    the build lock (a `kill -9` of the build used to leave its writers holding it, so every later
+    build refused to run) nor outlive the build: it closes its copy of the lock and asks the
+    kernel to kill it when its parent dies."""
+    global _held_lock
+    if _held_lock is None:
+        return
+    os.close(_held_lock)
+    _held_lock = None
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass   # not available: the lock is still closed, so the next build can run
+
+
+PR_SET_PDEATHSIG = 1
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @contextmanager
 def build_lock(data_dir: Path):
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with open(data_dir / "build.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise KbError(f"another kb build is running on {data_dir}; wait for it to finish") from None
+    """One build at a time per data folder. The kernel releases the lock when its holder dies, and
+    no child keeps it (see `_after_fork_in_child`); the file says who holds it."""
+    global _held_lock
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / "build.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+        os.close(fd)
+        raise KbError(_lock_message(data_dir, holder)) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()} {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}\n".encode(), 0)
+    _held_lock = fd
+    try:
         yield
+    finally:
+        _held_lock = None
+        os.close(fd)
+
+
+def _lock_message(data_dir: Path, holder: list[str]) -> str:
+    pid = int(holder[0]) if holder and holder[0].isascii() and holder[0].isdigit() else None
+    since = f", started {holder[1]}" if len(holder) > 1 else ""
+    if pid is not None and not _alive(pid):
+        return (f"the build lock of {data_dir} is held, but the build that took it (pid {pid}{since}) is gone: "
+                f"a process it left behind still holds it; find it with `fuser {data_dir / 'build.lock'}` and stop it")
+    who = f" (pid {pid}{since})" if pid is not None else ""
+    return f"another kb build{who} is running on {data_dir}; wait for it to finish"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _cached_files(engine: Engine) -> tuple[dict[str, ParsedFile], ParsedBibliography | None]:
@@ -169,17 +237,36 @@ def build(root: Path, data: Path | str | None = None, *, procs: int | None = Non
     root = root.resolve()
     data_dir = data_dir_for(root, data)
     with build_lock(data_dir):
-        engine = open_engine(data_dir)
+        try:
+            engine = open_engine(data_dir)
+        except OSError as exc:
+            raise KbError(_write_error(data_dir, exc)) from None
         try:
             report = _build(root, data_dir, engine, procs=procs, full=full, strict=strict, progress=progress)
+        except OSError as exc:           # a full disk, a quota, a read-only folder: one clear message
+            raise KbError(_write_error(data_dir, exc)) from None
+        except OperationalError as exc:  # SQLite's "database or disk is full" and kin
+            raise KbError(_write_error(data_dir, exc.orig)) from None
         finally:
             engine.dispose()
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _write_error(data_dir: Path, exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or " ".join(str(exc).split()) or type(exc).__name__
+    code = getattr(exc, "errno", None)
+    name = f" ({errno.errorcode.get(code, code)})" if isinstance(code, int) else ""
+    return (f"cannot write the build in {data_dir}: {reason}{name}; free some space (or fix the folder's "
+            "permissions) and run `kb build` again. The previous build is unchanged and what this one had written "
+            "was removed")
+
+
 def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, progress) -> BuildReport:
     report = BuildReport()
+    current = storage.get_meta(engine, "index_generation")
+    # what a build killed or failed mid-way left behind (kill -9 leaves no chance to clean up)
+    search.remove_stale(data_dir / INDEX_DIR, keep={current, storage.get_meta(engine, "previous_generation")} - {""})
     with gc_paused():
         with report.phase("cache"):
             cached, cached_bib = ({}, None) if full else _cached_files(engine)
@@ -215,10 +302,10 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
         docs = [index_doc(cases[cid], collection.sources, this_year) for cid in to_index]
     generation = f"g{time.time_ns()}"
     workers = procs or (2 if len(docs) >= 2000 and (os.cpu_count() or 1) > 1 else 1)
-    with report.phase("index"), (gc_paused() if not reindex_all else nullcontext()):
-        search.build_generation(index_root, generation, docs, base=None if reindex_all else current_generation,
-                                removed=report.removed, procs=workers)
     try:
+        with report.phase("index"), (gc_paused() if not reindex_all else nullcontext()):
+            search.build_generation(index_root, generation, docs, base=None if reindex_all else current_generation,
+                                    removed=report.removed, procs=workers)
         with report.phase("database"):
             _write_database(engine, collection, cases, report, bib_changed or full, generation, files_changed)
     except BaseException:
@@ -279,6 +366,8 @@ def _write_database(engine: Engine, collection: Collection, cases: dict[str, Cas
         report.orphaned = orphaned_reviews(conn)                    # never deleted, only reported
         conn.execute(delete(storage.rendered).where(storage.rendered.c.generation != generation))
         storage.set_meta(conn, "index_schema", search.SCHEMA_VERSION)
+        previous = conn.execute(select(storage.meta.c.value).where(storage.meta.c.key == "index_generation")).scalar()
+        storage.set_meta(conn, "previous_generation", previous or "")
         storage.set_meta(conn, "index_generation", generation)
 
 

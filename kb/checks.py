@@ -15,7 +15,7 @@ import pycountry
 from . import citekeys, markup
 from .urls import SCHEMES, scheme_of
 from .errors import ERROR, WARNING, Problem
-from .fields import CASE_FIELDS, EVIDENCE_FIELDS, INDICATOR_GROUPS, SLUG, FieldSpec, parse_period
+from .fields import CASE_FIELDS, EVIDENCE_FIELDS, INDICATOR_GROUPS, RESERVED_IDS, SLUG, FieldSpec, parse_period
 from .frontmatter import Document
 from .model import Case, EvidenceItem
 from .vocabulary import Vocabulary
@@ -51,7 +51,10 @@ def _text(value: Any, ctx: Ctx):
 
 def _slug(value: Any, ctx: Ctx):
     text, problems = _text(value, ctx)
-    if text and not SLUG.match(text):
+    if text in RESERVED_IDS:
+        problems.append(ctx.problem(f"{ctx.label} {text!r} is reserved: the review pages use it in their addresses; "
+                                    f"choose another id, e.g. {text + '-1'!r}", code="bad-id"))
+    elif text and not SLUG.match(text):
         problems.append(ctx.problem(
             f"{ctx.label} {text!r} is not a valid id; use lowercase letters, digits and hyphens "
             f"([a-z0-9][a-z0-9-]*), e.g. {_slugify(text)!r}", code="bad-id"))

@@ -5,6 +5,9 @@ import re
 from dataclasses import dataclass
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# words the review pages' URLs use after an id (/reviews/item/<case>/<evidence>/history): an id
+# spelled like one would make /reviews/item/<case>/history mean two things
+RESERVED_IDS = frozenset({"history", "reconcile"})
 PERIOD = re.compile(r"^(\d{4})(?:(-)(\d{4})?)?$")
 
 

@@ -85,6 +85,10 @@ BAD_CASES = [
      f"{P}:23: error: quotes or lists in the body nest 151 levels deep, more than 100; flatten them", 1),
     ("too many citations", case_text(body="[@doe2020policing] " * 2001 + "\n"),
      f"{P}:23: error: the body has 2,001 citations, more than 2,000; split the case study", 1),
+    ("reserved evidence id", case_text(evidence="evidence:\n  - id: history\n    claim: x\n    cite: \"[@doe2020policing]\"\n    outcome: violence\n    direction: improved\n    design: rct"),
+     f"{P}:15: error: evidence[0].id 'history' is reserved: the review pages use it in their addresses", 1),
+    ("reserved case id", case_text(case_id="reconcile"),
+     f"{P}:2: error: id 'reconcile' is reserved", 1),
     ("file too large", case_text(body="x" * (1024 * 1024)),
      f"{P}:1: error: the file is 1,049,167 bytes, more than the 1,048,576 a file may have", 1),
 ]

@@ -406,3 +406,12 @@ def test_lists_and_related_cases_leave_drafts_out(client, secret_draft):
                 "/cases/sample-case", "/api/cases", "/api/themes", "/sources/doe2020policing"):
         body = client.get(url).get_data(as_text=True)
         assert "Vexillary" not in body and "secret-plan" not in body, url
+
+
+def test_review_routes_and_reserved_ids_do_not_collide(client, users):  # noqa: F811
+    signin(client, "ed")
+    assert "History" in client.get("/reviews/item/second-case/history").get_data(as_text=True)
+    assert client.get("/reviews/item/second-case/shootings/history").status_code == 200
+    assert client.get("/reviews/item/second-case/shootings").status_code == 200
+    assert client.get("/reviews/item/history").status_code == 404            # an id no case may have
+    assert client.post("/reviews/item/second-case/reconcile/reconcile", data={"sms_grade": "3"}).status_code == 404

@@ -32,6 +32,7 @@ from .records import Review, completeness_errors, value_errors
 from .roles import User, acting
 from .service import record_independent
 from .tables import independent_grades, reading, reconciliations, reviews, users, writing
+from ..fields import RESERVED_IDS
 from .accounts import add_disabled_account
 from .vocab import SLUG, USER_NAME
 
@@ -210,9 +211,10 @@ def record_problems(record: Any, known_users: set[str]) -> list[tuple[str, Any, 
     kind = record["record"]
     if kind not in KINDS:
         return [("record", kind, f"must be one of: {', '.join(KINDS)}")]
-    if not isinstance(record["case_id"], str) or not SLUG.match(record["case_id"]):
-        problems.append(("case_id", record["case_id"], "must be an id [a-z0-9][a-z0-9-]*"))
-    if not isinstance(record["evidence_id"], str) or not (record["evidence_id"] == "" or SLUG.match(record["evidence_id"])):
+    if not isinstance(record["case_id"], str) or not SLUG.match(record["case_id"]) or record["case_id"] in RESERVED_IDS:
+        problems.append(("case_id", record["case_id"], "must be an id [a-z0-9][a-z0-9-]*, not history or reconcile"))
+    if not isinstance(record["evidence_id"], str) or record["evidence_id"] in RESERVED_IDS or not (
+            record["evidence_id"] == "" or SLUG.match(record["evidence_id"])):
         problems.append(("evidence_id", record["evidence_id"],
                          "must be an id [a-z0-9][a-z0-9-]*, or empty for a whole case"))
     if not isinstance(record["reviewer"], str) or record["reviewer"] not in known_users:

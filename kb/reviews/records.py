@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import markup
 from ..errors import KbError
+from ..fields import RESERVED_IDS
 from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, MAX_TAGS, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG
 
 
@@ -26,7 +27,7 @@ class Target:
 
 def parse_target(text: str) -> Target:
     parts = str(text).strip().split("/")
-    if len(parts) > 2 or not all(SLUG.match(p) and len(p) <= 200 for p in parts):
+    if len(parts) > 2 or not all(SLUG.match(p) and len(p) <= 200 and p not in RESERVED_IDS for p in parts):
         raise KbError(f"invalid target {_shown(str(text))}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
     return Target(*parts)
 
