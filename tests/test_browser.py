@@ -129,3 +129,23 @@ def test_controls_and_images_have_accessible_names(page):
             .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.querySelector('title')))
             .map(e => e.outerHTML.slice(0, 80))""")
         assert unnamed == [], url
+
+
+CSP_PAGES = ["/", "/search?q=police", "/cases/sample-case", "/sources/doe2020policing", "/themes", "/evidence-map",
+             "/charts", "/basket", "/signin", "/compare?id=sample-case&id=second-case", "/themes/police-harm-reduction"]
+
+
+def test_no_page_breaks_the_content_security_policy(page):
+    """Chromium enforces the policy: nothing on any page is blocked, and the page's script runs."""
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+    for url in CSP_PAGES:
+        page.goto(url)
+        page.wait_for_load_state("load")
+        assert violations == [], (url, violations)
+    page.goto("/cases/sample-case")
+    assert page.locator("button.copy").count() >= 1          # app.js ran: it is a file, allowed
+    page.goto("/evidence-map")
+    cell = page.locator("table.evidence-map td[class^=shade-]").first
+    assert cell.evaluate("node => getComputedStyle(node).backgroundColor") != "rgba(0, 0, 0, 0)"

@@ -48,3 +48,16 @@ def test_readme_two_commands_are_make_targets():
     assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make run", "make test"]
     assert re.search(r"^run:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_deployment_doc_lists_every_web_setting():
+    from webapp.settings import SETTINGS
+    deployment = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert [s.name for s in SETTINGS if f"| `KB_{s.name}` | {s.help} |" not in deployment] == []
+
+
+def test_security_doc_covers_every_class_of_attack():
+    security = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    for heading in ("Who is trusted", "Rendering costs", "Links", "Sessions", "Redirects", "Drafts",
+                    "Sign-in throttling", "Blind grading", "Data integrity", "Faults", "Headers", "What a deployment must set"):
+        assert f"## {heading}" in security, heading
