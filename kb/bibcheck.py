@@ -24,7 +24,6 @@ BIB_FILE = "bibliography.bib"
 ALL_STYLES = ("apa", "chicago-author-date", "harvard")
 DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)", re.I)
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
-URL_FIELD = re.compile(r"^\\url\{(.*)\}$", re.S)
 
 # (entry type, field, styles that print it): what a reference needs beyond BibTeX's required fields.
 STYLE_FIELDS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -109,20 +108,10 @@ def malformed_dois(collection: "Collection", styles: tuple[str, ...]) -> list[Pr
 
 
 def malformed_urls(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
-    problems = []
-    for source in collection.sources.values():
-        for field in ("url", "howpublished"):
-            value = source.fields.get(field, "").strip()
-            if field == "howpublished":
-                match = URL_FIELD.match(value)
-                if not match:
-                    continue
-                value = match.group(1).strip()
-            if value and not _is_url(value):
-                problems.append(_problem(source, ERROR, "bad-url",
-                                         f"entry {source.key!r}: {field} {value!r} is not a web address; "
-                                         f"write it like 'https://www.example.org/report.pdf'"))
-    return problems
+    from .validate import url_values
+    return [_problem(source, ERROR, "bad-url", f"entry {source.key!r}: {field} {value!r} is not a web address; "
+                                               "write it like 'https://www.example.org/report.pdf'")
+            for source in collection.sources.values() for field, value in url_values(source) if not _is_url(value)]
 
 
 def _is_url(value: str) -> bool:

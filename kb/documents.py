@@ -7,7 +7,7 @@ from functools import lru_cache
 import pycountry
 
 from .bibliography import decoded
-from .citekeys import find_citations
+from .citekeys import citation_spans
 from .fields import parse_period
 from .model import Case, Source
 from .search import IndexDoc
@@ -28,11 +28,10 @@ def country_name(code: str) -> str:
 
 def plain_text(markdown: str) -> str:
     """Body text for indexing and snippets: citations and Markdown markup removed, in linear time."""
-    citations, _ = find_citations(markdown)
     kept, last = [], 0
-    for citation in citations:
-        kept.append(markdown[last:citation.start].rstrip(" \t"))
-        last = citation.end
+    for start, end in citation_spans(markdown):
+        kept.append(markdown[last:start].rstrip(" \t"))
+        last = end
     kept.append(markdown[last:])
     text = _HEADING.sub("", "".join(kept))  # headings are the same in every case
     text = _MARKUP.sub(lambda m: m.group(2) or " ", text)

@@ -73,19 +73,26 @@ URL_FIELDS = ("url", "howpublished")
 _URL_COMMAND = re.compile(r"^\\url\{(.*)\}$", re.S)
 
 
+def url_values(source) -> list[tuple[str, str]]:
+    """(field, address) of every web address an entry gives: `url`, and `howpublished = {\\url{...}}`."""
+    found = []
+    for name in URL_FIELDS:
+        value = source.fields.get(name, "").strip()
+        if name == "howpublished":
+            command = _URL_COMMAND.match(value)
+            value = command.group(1).strip() if command else ""
+        if value:
+            found.append((name, value))
+    return found
+
+
 def unsafe_urls(collection: "Collection") -> list[Problem]:
     """Every address in the bibliography becomes a link somewhere, so only http(s) is accepted
     (a `javascript:` URL was a live link on the source page)."""
     problems = []
     for source in collection.sources.values():
-        for name in URL_FIELDS:
-            value = source.fields.get(name, "").strip()
-            if name == "howpublished":
-                command = _URL_COMMAND.match(value)
-                if not command:
-                    continue
-                value = command.group(1).strip()
-            if value and not is_web_url(value):
+        for name, value in url_values(source):
+            if not is_web_url(value):
                 shown = value if len(value) <= 80 else value[:80] + "..."
                 problems.append(Problem("bibliography.bib", field_line(source, name), ERROR, "unsafe-url",
                                         f"entry {source.key!r}: {name} {shown!r} is not an http or https address; "

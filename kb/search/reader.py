@@ -156,15 +156,21 @@ class Index:
         reader = self._searcher.reader()
         changed = False
 
+        def stems(word: str) -> list[str]:
+            return [token.text for token in self._analyzer(word)]
+
         def seen_in(word: str) -> int:
-            stems = [token.text for token in self._analyzer(word)]
-            return max((len(self._docsets.term("text", stem) & visible) for stem in stems), default=-1)
+            return max((len(self._docsets.term("text", stem) & visible) for stem in stems(word)), default=-1)
+
+        def known(word: str) -> bool:   # a stop word (no stems) counts as known; isdisjoint stops early
+            found = stems(word)
+            return not found or any(not self._docsets.term("text", stem).isdisjoint(visible) for stem in found)
 
         def fix(match: re.Match) -> str:
             nonlocal changed
             word = match.group(0)
-            if _OPERATOR.match(word) or len(word) < 3 or seen_in(word) != 0:
-                return word   # an operator, too short, a stop word (no stems) or a known word
+            if _OPERATOR.match(word) or len(word) < 3 or known(word):
+                return word   # an operator, too short, a stop word or a word a visible case has
             best = None
             for distance in (1, 2):
                 for fieldname in ("summary", "title"):

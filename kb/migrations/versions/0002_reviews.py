@@ -25,30 +25,13 @@ GUARDED = (("audit_log", "UPDATE", "audit_log is append-only: entries cannot be 
 
 
 def create_triggers(dialect: str) -> None:
-    for table, event, message in GUARDED:
-        name = f"{table}_no_{event.lower()}"
-        if dialect == "sqlite":
-            op.execute(f"CREATE TRIGGER {name} BEFORE {event} ON {table} "
-                       f"BEGIN SELECT RAISE(ABORT, '{message}'); END")
-            continue
-        op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                   f"BEGIN RAISE EXCEPTION '{message}'; END $$")
-        op.execute(f"CREATE TRIGGER {name} BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
-        if event == "DELETE":  # TRUNCATE deletes without firing row triggers
-            op.execute(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                       f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()")
+    from kb.migrations.triggers import create_guards
+    create_guards(dialect, GUARDED)
 
 
 def drop_triggers(dialect: str) -> None:
-    for table, event, _ in GUARDED:
-        name = f"{table}_no_{event.lower()}"
-        if dialect == "sqlite":
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-            continue
-        op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-        if event == "DELETE":
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
-        op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+    from kb.migrations.triggers import drop_guards
+    drop_guards(dialect, GUARDED)
 
 
 def upgrade() -> None:
