@@ -153,3 +153,42 @@ def test_validating_a_hostile_body_is_linear(name):
     raw = case_text(body=body or hostile(name)).encode("utf-8")
     vocab = default_vocabulary()
     assert per_100kb(lambda text: parse_case_bytes(text, "case_studies/x.md", vocab), raw) < BOUND
+
+
+# --- search: what one query may cost is bounded, whatever the collection's size ----------------
+
+@pytest.fixture
+def index(built_root):
+    from kb.knowledgebase import KnowledgeBase
+    kb = KnowledgeBase(built_root)
+    yield kb.index
+    kb.close()
+
+
+def test_only_the_first_words_of_a_query_are_searched(index):
+    from kb.search.queries import MAX_WORDS, first_words
+    text = " OR ".join(f"word{n}" for n in range(40))
+    kept, cut = first_words(text)
+    assert cut and len([w for w in kept.split() if w != "OR"]) == MAX_WORDS
+    assert first_words("police AND health")[1] is False
+    assert index.search(text).fallback is True
+
+
+@pytest.mark.parametrize("query,leaves", [("*e*", 0), ("?olice", 1), ("*ol*ce", 1), ("po*", None), ("title:[a TO z]", None)])
+def test_wildcards_prefixes_and_ranges_stand_for_a_few_words(index, query, leaves):
+    from whoosh import query as wq
+    from kb.search.queries import MAX_EXPANSIONS, bound_expansions
+    parsed, _ = index.parse(query)
+    bounded, _ = bound_expansions(parsed, index._searcher.reader())
+    found = [] if bounded is wq.NullQuery else ([bounded] if bounded.is_leaf() else list(bounded.leaves()))
+    assert not any(isinstance(leaf, wq.MultiTerm) for leaf in found)
+    assert len(found) <= MAX_EXPANSIONS if leaves is None else len(found) == leaves
+
+
+def test_ranking_stops_at_its_time_limit_with_complete_counts(index, monkeypatch):
+    from kb.search import reader
+    full = index.search("police OR health OR drug")
+
+    monkeypatch.setattr(reader, "RANK_SECONDS", -1.0)      # the time is up before the first match
+    cut = index.search("police OR health OR drug")
+    assert cut.fallback is True and cut.total == full.total and cut.facets == full.facets

@@ -415,3 +415,11 @@ def test_review_routes_and_reserved_ids_do_not_collide(client, users):  # noqa: 
     assert client.get("/reviews/item/second-case/shootings").status_code == 200
     assert client.get("/reviews/item/history").status_code == 404            # an id no case may have
     assert client.post("/reviews/item/second-case/reconcile/reconcile", data={"sms_grade": "3"}).status_code == 404
+
+
+def test_a_phrase_with_filters_that_match_nothing_finds_no_draft(client, secret_draft):
+    data = client.get("/api/search", query_string={"q": '"quarantotto scheme"', "country": "FR"}).get_json()
+    assert data["total"] == 0 and data["results"] == []
+    data = client.get("/api/search", query_string={"q": '"Vexillary customs"', "theme": "police-harm-reduction",
+                                                   "country": "ZW"}).get_json()
+    assert data["total"] == 0 and data["results"] == []
