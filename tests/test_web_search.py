@@ -101,3 +101,10 @@ def test_odd_queries_never_fail(client, query):
     response = client.get("/search", query_string={"q": query})
     assert response.status_code == 200
     assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+
+
+def test_a_simplified_query_says_so(client):
+    page = BeautifulSoup(client.get("/search?q=*e*+police").data, "html.parser")
+    assert "Your query was simplified" in page.select_one("p.note").get_text()
+    page = BeautifulSoup(client.get("/search?q=police").data, "html.parser")
+    assert page.select_one("p.note") is None
