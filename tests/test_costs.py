@@ -179,7 +179,7 @@ def test_wildcards_prefixes_and_ranges_stand_for_a_few_words(index, query, leave
     from whoosh import query as wq
     from kb.search.queries import MAX_EXPANSIONS, bound_expansions
     parsed, _ = index.parse(query)
-    bounded, _ = bound_expansions(parsed, index._searcher.reader())
+    bounded, _ = bound_expansions(parsed, index._searcher.reader(), index._docsets.all)
     found = [] if bounded is wq.NullQuery else ([bounded] if bounded.is_leaf() else list(bounded.leaves()))
     assert not any(isinstance(leaf, wq.MultiTerm) for leaf in found)
     assert len(found) <= MAX_EXPANSIONS if leaves is None else len(found) == leaves

@@ -6,7 +6,6 @@ operations over cached posting lists instead.
 """
 from __future__ import annotations
 
-import heapq
 import re
 from collections import OrderedDict
 from itertools import islice
@@ -65,11 +64,14 @@ def first_words(text: str) -> tuple[str, bool]:
     return text[:words[MAX_WORDS].start()], True
 
 
-def bound_expansions(q: wq.Query, reader) -> tuple[wq.Query, bool]:
-    """(query, simplified): every wildcard, prefix and range replaced by the MAX_EXPANSIONS most
-    frequent indexed words it matches, chosen among at most MAX_SCANNED; a wildcard that does not
-    start with MIN_LITERAL letters becomes its letters as a plain word. At 10,000 cases `*e* *o*
-    *i*` took 49 s and `a* b* c* d* e* f*` 6.9 s, mostly in scoring thousands of expansions."""
+def bound_expansions(q: wq.Query, reader, visible: frozenset[int]) -> tuple[wq.Query, bool]:
+    """(query, simplified): every wildcard, prefix and range replaced by the first MAX_EXPANSIONS
+    indexed words it matches, in alphabetical order, that a `visible` case has (at most
+    MAX_SCANNED looked at); a wildcard that does not start with MIN_LITERAL letters becomes its
+    letters as a plain word. At 10,000 cases `*e* *o* *i*` took 49 s and `a* b* c* d* e* f*` 6.9 s,
+    mostly in scoring thousands of expansions. Words only drafts have are skipped, so neither the
+    expansions nor the "simplified" flag can tell a reader that a draft has a word (choosing the
+    most frequent words index-wide did, one range at a time)."""
     simplified = False
 
     def bound(node: wq.Query) -> wq.Query:
@@ -81,20 +83,35 @@ def bound_expansions(q: wq.Query, reader) -> tuple[wq.Query, bool]:
                     simplified = True
                     letters = re.sub(r"[*?]", "", node.text)
                     return wq.Term(node.fieldname, letters) if len(letters) >= MIN_LITERAL else wq.NullQuery
-            scanned = list(islice(node._btexts(reader), MAX_SCANNED + 1))
             most = MAX_SCANNED if node.fieldname in WHOLE_RANGES else MAX_EXPANSIONS
-            simplified = simplified or len(scanned) > most
-            kept = heapq.nlargest(most, scanned[:MAX_SCANNED],
-                                  key=lambda term: reader.doc_frequency(node.fieldname, term))
+            kept = []
+            for term in islice(node._btexts(reader), MAX_SCANNED):
+                if _seen(reader, node.fieldname, term, visible):
+                    if len(kept) == most:
+                        simplified = True
+                        break
+                    kept.append(wq.Term(node.fieldname, _text(term)))
             if not kept:
                 return wq.NullQuery
-            terms = [wq.Term(node.fieldname, _text(term)) for term in kept]
-            return terms[0] if len(terms) == 1 else wq.Or(terms)
+            return kept[0] if len(kept) == 1 else wq.Or(kept)
         if node.is_leaf():
             return node
         return node.apply(bound)
 
     return bound(q), simplified
+
+
+def _seen(reader, fieldname: str, term, visible: frozenset[int]) -> bool:
+    """Whether a visible case has `term`: the postings are read only up to the first such case."""
+    try:
+        postings = reader.postings(fieldname, term)
+    except Exception:  # the term is gone from this reader (Whoosh raises TermNotFound)
+        return False
+    while postings.is_active():
+        if postings.id() in visible:
+            return True
+        postings.next()
+    return False
 
 
 def _text(value) -> str:

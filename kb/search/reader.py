@@ -88,11 +88,11 @@ class Index:
     def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
                 offset: int = 0, drafts: bool = False, sort: str = "relevance",
                 only_ids: set[str] | None = None) -> SearchResult:
+        visible = self._docsets.all if drafts else self._docsets.all - self._drafts
         searched, cut_words = first_words(text)
         q, fallback = self.parse(searched) if searched.strip() else (wq.Every(), False)
-        q, simplified = bound_expansions(q, self._searcher.reader())
+        q, simplified = bound_expansions(q, self._searcher.reader(), visible)
         fallback = fallback or simplified or cut_words
-        visible = self._docsets.all if drafts else self._docsets.all - self._drafts
         allowed = visible
         if only_ids is not None:       # a restriction from outside the index, e.g. review status
             allowed = allowed & frozenset(self._docnum[i] for i in only_ids if i in self._docnum)
