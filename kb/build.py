@@ -192,11 +192,11 @@ def _lock_message(data_dir: Path, holder: list[str]) -> str:
 
 def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)   # PermissionError: alive, another user's
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
@@ -237,18 +237,17 @@ def build(root: Path, data: Path | str | None = None, *, procs: int | None = Non
     root = root.resolve()
     data_dir = data_dir_for(root, data)
     with build_lock(data_dir):
+        engine = None
         try:
             engine = open_engine(data_dir)
-        except OSError as exc:
-            raise KbError(_write_error(data_dir, exc)) from None
-        try:
             report = _build(root, data_dir, engine, procs=procs, full=full, strict=strict, progress=progress)
         except OSError as exc:           # a full disk, a quota, a read-only folder: one clear message
             raise KbError(_write_error(data_dir, exc)) from None
         except OperationalError as exc:  # SQLite's "database or disk is full" and kin
             raise KbError(_write_error(data_dir, exc.orig)) from None
         finally:
-            engine.dispose()
+            if engine is not None:
+                engine.dispose()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -264,9 +263,10 @@ def _write_error(data_dir: Path, exc: BaseException) -> str:
 
 def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, progress) -> BuildReport:
     report = BuildReport()
-    current = storage.get_meta(engine, "index_generation")
+    current_generation = storage.get_meta(engine, "index_generation")
     # what a build killed or failed mid-way left behind (kill -9 leaves no chance to clean up)
-    search.remove_stale(data_dir / INDEX_DIR, keep={current, storage.get_meta(engine, "previous_generation")} - {""})
+    search.remove_stale(data_dir / INDEX_DIR,
+                        keep={current_generation, storage.get_meta(engine, "previous_generation")} - {""})
     with gc_paused():
         with report.phase("cache"):
             cached, cached_bib = ({}, None) if full else _cached_files(engine)
@@ -278,7 +278,6 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
     report.cases, report.sources, report.problems = len(collection.cases), len(collection.sources), problems
     report.parsed = sum(1 for f in collection.files if cached.get(f.path) is not f)
     stored = _stored_cases(engine, cached)
-    current_generation = storage.get_meta(engine, "index_generation")
     bib_changed = storage.get_meta(engine, "bib_sha256") != collection.bib_sha256
     index_root = data_dir / INDEX_DIR
     have_index = (bool(current_generation) and (index_root / current_generation / search.FACETS_FILE).exists()
@@ -307,7 +306,8 @@ def _build(root: Path, data_dir: Path, engine: Engine, *, procs, full, strict, p
             search.build_generation(index_root, generation, docs, base=None if reindex_all else current_generation,
                                     removed=report.removed, procs=workers)
         with report.phase("database"):
-            _write_database(engine, collection, cases, report, bib_changed or full, generation, files_changed)
+            _write_database(engine, collection, cases, report, bib_changed or full,
+                            (current_generation, generation), files_changed)
     except BaseException:
         shutil.rmtree(index_root / generation, ignore_errors=True)  # the previous build stays current
         raise
@@ -338,7 +338,9 @@ def _restore_bodies(engine: Engine, cached_cases: list[Case]) -> None:
 
 
 def _write_database(engine: Engine, collection: Collection, cases: dict[str, Case], report: BuildReport,
-                    write_sources: bool, generation: str, files_changed: set[str]) -> None:
+                    write_sources: bool, generations: tuple[str, str], files_changed: set[str]) -> None:
+    """`generations`: (the current index generation, the new one this build names current)."""
+    previous, generation = generations
     rewrite = report.changed + report.removed
     rows = [case_rows(cases[cid]) for cid in report.changed]
     with engine.begin() as conn:
@@ -366,8 +368,7 @@ def _write_database(engine: Engine, collection: Collection, cases: dict[str, Cas
         report.orphaned = orphaned_reviews(conn)                    # never deleted, only reported
         conn.execute(delete(storage.rendered).where(storage.rendered.c.generation != generation))
         storage.set_meta(conn, "index_schema", search.SCHEMA_VERSION)
-        previous = conn.execute(select(storage.meta.c.value).where(storage.meta.c.key == "index_generation")).scalar()
-        storage.set_meta(conn, "previous_generation", previous or "")
+        storage.set_meta(conn, "previous_generation", previous)
         storage.set_meta(conn, "index_generation", generation)
 
 

@@ -13,11 +13,11 @@ from typing import Any, Callable
 import pycountry
 
 from . import citekeys, markup
-from .urls import SCHEMES, scheme_of
-from .errors import ERROR, WARNING, Problem
+from .errors import ERROR, WARNING, Problem, shown
 from .fields import CASE_FIELDS, EVIDENCE_FIELDS, INDICATOR_GROUPS, RESERVED_IDS, SLUG, FieldSpec, parse_period
 from .frontmatter import Document
 from .model import Case, EvidenceItem
+from .urls import SCHEMES, scheme_of
 from .vocabulary import Vocabulary
 
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
@@ -288,8 +288,7 @@ def _body_problems(doc: Document, path: str, citations: int) -> list[Problem]:
         if scheme and scheme not in SCHEMES:
             line += doc.body.count("\n", counted, match.start())
             counted = match.start()
-            shown = target if len(target) <= 80 else target[:80] + "..."
             problems.append(Problem(path, line, ERROR, "unsafe-link",
-                                    f"link {shown!r} uses the scheme {scheme!r}; only http and https links are "
+                                    f"link {shown(target)} uses the scheme {scheme!r}; only http and https links are "
                                     "allowed (write https://...)"))
     return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .errors import shown
 from .model import CiteRef, Citation
 
 KEY = r"(?:\{(?P<bkey>[^{}\s]+)\}|(?P<key>\w(?:[\w:.#$%&+?<>~/-]*\w)?))"
@@ -103,12 +104,12 @@ def parse_part(part: str) -> CiteRef:
         return CiteRef(key=simple.group("bkey") or simple.group("key"))
     match = _PART.match(part)
     if not match or not _AT.search(part):
-        raise CitationSyntaxError(f"{_shown(part)} has no @key")
+        raise CitationSyntaxError(f"{shown(part)} has no @key")
     key = match.group("bkey") or match.group("key")
     rest = match.group("rest")
     if rest and not rest.startswith(","):
         if rest[0] not in " \t\n":
-            raise CitationSyntaxError(f"{_shown(part)}: key @{key} runs into {rest[0]!r}")
+            raise CitationSyntaxError(f"{shown(part)}: key @{key} runs into {rest[0]!r}")
         locator = rest.strip()
     else:
         locator = rest[1:].strip()
@@ -122,38 +123,37 @@ def parse_group(inner: str) -> tuple[CiteRef, ...]:
     return tuple(parse_part(part) for part in inner.split(";"))
 
 
+def _groups(text: str):
+    """Every bracketed group outside code that looks like a citation (an `@` where a key can start),
+    well-formed or not; an e-mail address in brackets is not one."""
+    for match in _GROUP.finditer(_mask_code(text)):
+        inner = match.group("inner")
+        if "@" in inner and _AT.search(inner):
+            yield match
+
+
 def citation_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of every bracketed group that looks like a citation, well-formed or not, outside
-    code: what plain text leaves out. Cheaper than find_citations, which parses each group."""
-    return [match.span() for match in _GROUP.finditer(_mask_code(text))
-            if "@" in match.group("inner") and _AT.search(match.group("inner"))]
+    """(start, end) of every group that looks like a citation: what plain text leaves out. Cheaper
+    than find_citations, which parses each group."""
+    return [match.span() for match in _groups(text)]
 
 
 def find_citations(text: str) -> tuple[list[Citation], list[tuple[int, str]]]:
     """All citation groups in `text`, plus (line, message) for groups that are malformed.
     Linear in the length of the text: lines are counted as the scan moves forward."""
-    masked = _mask_code(text)
     found: list[Citation] = []
     bad: list[tuple[int, str]] = []
     line, counted = 1, 0
-    for match in _GROUP.finditer(masked):
-        inner = match.group("inner")
-        if "@" not in inner or not _AT.search(inner):
-            continue  # plain brackets, an e-mail address or similar, not a citation
+    for match in _groups(text):
         line += text.count("\n", counted, match.start())
         counted = match.start()
         try:
-            refs = parse_group(inner)
+            refs = parse_group(match.group("inner"))
         except CitationSyntaxError as exc:
-            bad.append((line, f"malformed citation {_shown(match.group(0))}: {exc}; write [@key] or [@key, p. 12; @other]"))
+            bad.append((line, f"malformed citation {shown(match.group(0))}: {exc}; write [@key] or [@key, p. 12; @other]"))
             continue
         found.append(Citation(refs=refs, start=match.start(), end=match.end(), line=line))
     return found, bad
-
-
-def _shown(text: str, limit: int = 80) -> str:
-    """A value for a message, cut short: a hostile file must not make its messages huge."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def parse_cite_field(value: str) -> list[CiteRef]:
@@ -161,12 +161,14 @@ def parse_cite_field(value: str) -> list[CiteRef]:
     citations, bad = find_citations(value)
     if bad:
         raise CitationSyntaxError(bad[0][1])
-    leftover = value
-    for citation in reversed(citations):
-        leftover = leftover[: citation.start] + leftover[citation.end:]
-    if not citations or leftover.strip():
+    gaps, last = [], 0
+    for citation in citations:   # what lies between the groups (cut out in one pass, not one per group)
+        gaps.append(value[last:citation.start])
+        last = citation.end
+    gaps.append(value[last:])
+    if not citations or "".join(gaps).strip():
         raise CitationSyntaxError(
-            f"{value!r} is not a citation; write it like \"[@key, p. 12; @other]\"")
+            f"{shown(value)} is not a citation; write it like \"[@key, p. 12; @other]\"")
     return [ref for citation in citations for ref in citation.refs]
 
 

@@ -26,6 +26,15 @@ class Problem:
         return asdict(self)
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """A value for a message, as Python writes it, cut short: a hostile file or form must not make
+    its messages huge."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "...")
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 class KbError(Exception):
     """A failure the user can fix; the message says how."""
 

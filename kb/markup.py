@@ -70,10 +70,10 @@ def safe_markdown(text: str) -> str:
     return rendered if nesting(rendered) <= MAX_NESTING else as_plain_text(text)
 
 
-def clean(markup: str, tags: set[str], attributes: dict[str, set[str]], *, link_rel: str | None = None,
-          clean_content_tags: set[str] | None = None) -> str:
+def clean(markup: str, tags: set[str], attributes: dict[str, set[str]], *, link_rel: str | None = None) -> str:
+    """nh3 with an allow-list: only http(s) links, no comments, `script` and `style` emptied."""
     return nh3.clean(markup, tags=tags, attributes=attributes, url_schemes=set(SCHEMES), link_rel=link_rel,
-                     clean_content_tags=clean_content_tags or {"script", "style"}, strip_comments=True)
+                     clean_content_tags={"script", "style"}, strip_comments=True)
 
 
 def slugify(text: str) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import orjson
 from urllib.parse import quote, unquote
 
+import orjson
 from sqlalchemy import (JSON, Column, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
                         event, inspect, select)
 from sqlalchemy.engine import Engine, make_url
@@ -121,11 +121,10 @@ def make_engine(url: str, *, must_exist: bool = False) -> Engine:
     no-op rebuild with the standard library. `must_exist`: SQLite opens the file read-write but
     never creates it, so a database deleted under a running server is an error, not a new file."""
     if url.startswith("sqlite"):
-        connect_args = {}
         path = sqlite_path(url)
         if must_exist and path is not None:
             url = f"sqlite:///file:{quote(str(path))}?mode=rw&uri=true"
-        engine = create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads, connect_args=connect_args)
+        engine = create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads, pool_pre_ping=True)
@@ -164,10 +163,9 @@ def make_private(path: Path) -> None:
 def check_readable(engine: Engine) -> None:
     """One query, so that a missing or damaged database is a clear error at open, not a 500 later."""
     try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1").scalar()
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+        with engine.connect() as conn:   # SQLite reads a page only when asked about its tables
+            conn.exec_driver_sql("SELECT count(*) FROM sqlite_master" if engine.dialect.name == "sqlite"
+                                 else "SELECT 1").scalar()
     except DBAPIError as exc:
         from .errors import Unavailable
         raise Unavailable(f"cannot read the database {engine.url.render_as_string(hide_password=True)}: "

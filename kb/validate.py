@@ -8,7 +8,7 @@ import re
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
-from .errors import ERROR, INFO, WARNING, Problem
+from .errors import ERROR, INFO, WARNING, Problem, shown
 from .urls import is_web_url
 
 if TYPE_CHECKING:
@@ -93,9 +93,8 @@ def unsafe_urls(collection: "Collection") -> list[Problem]:
     for source in collection.sources.values():
         for name, value in url_values(source):
             if not is_web_url(value):
-                shown = value if len(value) <= 80 else value[:80] + "..."
                 problems.append(Problem("bibliography.bib", field_line(source, name), ERROR, "unsafe-url",
-                                        f"entry {source.key!r}: {name} {shown!r} is not an http or https address; "
+                                        f"entry {source.key!r}: {name} {shown(value)} is not an http or https address; "
                                         "write it like 'https://www.example.org/report.pdf'"))
     return problems
 

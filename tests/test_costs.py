@@ -192,3 +192,8 @@ def test_ranking_stops_at_its_time_limit_with_complete_counts(index, monkeypatch
     monkeypatch.setattr(reader, "RANK_SECONDS", -1.0)      # the time is up before the first match
     cut = index.search("police OR health OR drug")
     assert cut.fallback is True and cut.total == full.total and cut.facets == full.facets
+
+
+def test_an_evidence_cite_field_is_linear():
+    """An evidence item's `cite` of many groups was cut up one group at a time (quadratic)."""
+    assert per_100kb(citekeys.parse_cite_field, "[@a] " * (SIZE // 5)) < BOUND

@@ -24,16 +24,16 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import KbError
+from ..errors import KbError, shown
+from ..fields import RESERVED_IDS
 from . import audit
+from .accounts import add_disabled_account
 from .errors import ConflictError, ImportFailed
 from .notes import render_note
 from .records import Review, completeness_errors, value_errors
 from .roles import User, acting
 from .service import record_independent
 from .tables import independent_grades, reading, reconciliations, reviews, users, writing
-from ..fields import RESERVED_IDS
-from .accounts import add_disabled_account
 from .vocab import SLUG, USER_NAME
 
 FORMATS = ("json", "csv")
@@ -167,21 +167,15 @@ def _parse_csv(path: Path, text: str) -> list[Any]:
         raise KbError(f"{path}:{reader.line_num}: not a valid CSV export: {exc}") from None
 
 
-def shown(value: Any, limit: int = 120) -> str:
-    """A value for a message, cut short: a hostile file must not make its report huge."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
-
-
 def _from_csv(row: dict[str, str]) -> dict[str, Any]:
     record: dict[str, Any] = dict(row)
-    for name in ("sms_grade", "version", "independent_sms_grade"):
-        value = (row.get(name) or "").strip()
-        if name in row or name != "independent_sms_grade":
+    for name in ("sms_grade", "version", "independent_sms_grade"):   # columns a version 1 file lacks stay
+        if name in row:                                              # absent; _from_v1 fills them
+            value = (row[name] or "").strip()
             record[name] = _integer(value) if value else None
     for name in ("confidence", "relevance", "independent_confidence", "independent_relevance", "submitted_at"):
-        if name in row or name in ("confidence", "relevance"):
-            record[name] = row.get(name) or None
+        if name in row:
+            record[name] = row[name] or None
     record["tags"] = [t for t in (row.get("tags") or "").split(";") if t]
     if None in record:  # more cells than columns
         record["<extra cells>"] = record.pop(None)
@@ -241,10 +235,9 @@ def _independent_problems(record: dict[str, Any]) -> list[tuple[str, Any, str]]:
     values = {"sms_grade": record["independent_sms_grade"], "confidence": record["independent_confidence"],
               "relevance": record["independent_relevance"]}
     problems = [(f"independent_{name}", values[name], message) for name, message in value_errors(values).items()]
-    stated = any(record[c] is not None for c in INDEPENDENT)
-    if stated and record["record"] == "reconciliation":
+    if _stated(record) and record["record"] == "reconciliation":
         problems.append(("submitted_at", record["submitted_at"], "a reconciliation has no independent grades"))
-    elif stated and not _timestamp(record["submitted_at"]):
+    elif _stated(record) and not _timestamp(record["submitted_at"]):
         problems.append(("submitted_at", record["submitted_at"], "must be an ISO 8601 date and time with the grades"))
     return problems
 
@@ -326,10 +319,9 @@ def import_records(engine: Engine, actor: User, records: list[Any]) -> ImportRep
         steps, problems = plan(conn, records, new_accounts=new_accounts)
         if problems:
             raise ImportFailed(problems)
+        editors = {r["reviewer"] for _, r, _ in steps if r["record"] == "reconciliation"}
         for name in sorted(new_accounts or ()):
-            editor = any(isinstance(r, dict) and r.get("reviewer") == name and r.get("record") == "reconciliation"
-                         for r in records)
-            add_disabled_account(conn, actor, name, "editor" if editor else "reviewer")
+            add_disabled_account(conn, actor, name, "editor" if name in editors else "reviewer")
             report.accounts.append(name)
         for action, record, current in steps:
             if action == "same":

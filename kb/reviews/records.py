@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields as dc_fields
 from typing import Any
 
 from .. import markup
-from ..errors import KbError
+from ..errors import KbError, shown
 from ..fields import RESERVED_IDS
 from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, MAX_TAGS, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG
 
@@ -28,7 +28,7 @@ class Target:
 def parse_target(text: str) -> Target:
     parts = str(text).strip().split("/")
     if len(parts) > 2 or not all(SLUG.match(p) and len(p) <= 200 and p not in RESERVED_IDS for p in parts):
-        raise KbError(f"invalid target {_shown(str(text))}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
+        raise KbError(f"invalid target {shown(str(text))}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
     return Target(*parts)
 
 
@@ -100,37 +100,32 @@ class Reconciliation:
 REVIEW_VALUES = ("sms_grade", "confidence", "relevance", "tags", "status", "note")
 
 
-def _shown(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 def _grade(value: Any) -> str | None:
     if value is None or (isinstance(value, int) and not isinstance(value, bool) and value in SMS_GRADES):
         return None
-    return f"must be an integer {SMS_GRADES[0]}-{SMS_GRADES[-1]}, not {_shown(value)}"
+    return f"must be an integer {SMS_GRADES[0]}-{SMS_GRADES[-1]}, not {shown(value)}"
 
 
 def _choice(value: Any, choices: tuple) -> str | None:
     if value is None or value in choices:
         return None
-    return f"{_shown(value)} is not one of: {', '.join(choices)}"
+    return f"{shown(value)} is not one of: {', '.join(choices)}"
 
 
 def _tags(value: Any) -> str | None:
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        return f"must be a list of tags, not {_shown(value)}"
+        return f"must be a list of tags, not {shown(value)}"
     if len(set(value)) > MAX_TAGS:
         return f"{len(set(value))} tags; a review has at most {MAX_TAGS}"
     bad = [t for t in value if not TAG.match(t)]
     if bad:
-        return f"invalid tag {_shown(bad[0])}: use [a-z0-9][a-z0-9-]*, at most 64 characters"
+        return f"invalid tag {shown(bad[0])}: use [a-z0-9][a-z0-9-]*, at most 64 characters"
     return None
 
 
 def _text(value: Any, limit: int) -> str | None:
     if not isinstance(value, str):
-        return f"must be text, not {_shown(value)}"
+        return f"must be text, not {shown(value)}"
     if len(value) > limit:
         return f"too long: {len(value)} characters, at most {limit}"
     depth = markup.too_deep(value)

@@ -100,7 +100,8 @@ def update_review(engine: Engine, actor: User, review_id: int, values: dict[str,
         if result.rowcount != 1:
             _check_version(get_review(conn, review_id), version)
         after = get_review(conn, review_id)
-        record_independent(conn, after)
+        if not before.submitted:   # a submitted review has its independent grades already
+            record_independent(conn, after)
         audit.record(conn, actor.name, "review.update", str(after.target), _logged(before), _logged(after))
     return after
 

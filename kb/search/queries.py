@@ -90,7 +90,7 @@ def bound_expansions(q: wq.Query, reader, visible: frozenset[int]) -> tuple[wq.Q
                     if len(kept) == most:
                         simplified = True
                         break
-                    kept.append(wq.Term(node.fieldname, _text(term)))
+                    kept.append(wq.Term(node.fieldname, text_of(term)))
             if not kept:
                 return wq.NullQuery
             return kept[0] if len(kept) == 1 else wq.Or(kept)
@@ -114,7 +114,8 @@ def _seen(reader, fieldname: str, term, visible: frozenset[int]) -> bool:
     return False
 
 
-def _text(value) -> str:
+def text_of(value) -> str:
+    """A term as text: Whoosh hands them out as bytes."""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 

@@ -15,7 +15,7 @@ from whoosh import index as windex, query as wq
 from whoosh.collectors import FilterCollector, TimeLimit
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
-from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse
+from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of
 from .schema import FACETS
 from .writer import FACETS_FILE
 
@@ -67,7 +67,7 @@ class Index:
         facets = orjson.loads((self.path / FACETS_FILE).read_bytes())
         reader = self._searcher.reader()
         ids = reader.column_reader("id")
-        self._ids = [None if reader.is_deleted(n) else _text(ids[n]) for n in range(reader.doc_count_all())]
+        self._ids = [None if reader.is_deleted(n) else text_of(ids[n]) for n in range(reader.doc_count_all())]
         self._docnum = {case_id: n for n, case_id in enumerate(self._ids) if case_id is not None}
         self._facets_by_doc = [None if case_id is None else facets.get(case_id, {}) for case_id in self._ids]
         self._drafts = self._docsets.term("status", "draft")
@@ -130,14 +130,12 @@ class Index:
             return collector.results(), True
         return collector.results(), False
 
-    def _snippet_terms(self, q: wq.Query, expansions: int = 50) -> frozenset[str]:
-        """Analysed words of the query to mark in a snippet, prefixes expanded to indexed words."""
-        reader = self._searcher.reader()
-        terms = {_text(t) for fieldname, t in q.all_terms(phrases=True) if fieldname in ("text", "title", "summary")}
-        for leaf in (q.leaves() if not q.is_leaf() else [q]):
-            if isinstance(leaf, wq.MultiTerm) and leaf.field() in ("text", "title", "summary"):
-                terms.update(_text(t) for _, t in zip(range(expansions), leaf._btexts(reader)))
-        return frozenset(terms)
+    @staticmethod
+    def _snippet_terms(q: wq.Query) -> frozenset[str]:
+        """Analysed words of the query to mark in a snippet (prefixes and wildcards arrive here
+        already expanded to indexed words, by bound_expansions)."""
+        return frozenset(text_of(t) for fieldname, t in q.all_terms(phrases=True)
+                         if fieldname in ("text", "title", "summary"))
 
     def _hit(self, hit, terms: frozenset[str], scored: bool = True) -> Hit:
         """One result; in a sorted search Whoosh's `score` is the sort key, so there is none."""
@@ -194,7 +192,7 @@ class Index:
                 for fieldname in ("summary", "title"):
                     spelling = self._ix.schema[fieldname].spelling_fieldname(fieldname)
                     for candidate in reader.terms_within(spelling, word.lower(), distance, prefix=1):
-                        candidate = _text(candidate)
+                        candidate = text_of(candidate)
                         cases = seen_in(candidate) if candidate != word.lower() else 0
                         if cases > 0 and (best is None or (distance, -cases, candidate) < best):
                             best = (distance, -cases, candidate)
@@ -279,6 +277,3 @@ def _has_phrase(q: wq.Query) -> bool:
 def _split(value) -> list[str]:
     return [v for v in (value or "").split(",") if v]
 
-
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
