@@ -20,9 +20,9 @@ import bibtexparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kb.bibliography import decode_latex, parse_bibliography  # noqa: E402
-from kb.exporting import source_to_csl, to_bibtex  # noqa: E402
-from kb.formatting import STYLES, Formatter  # noqa: E402
+from kb.citations.bibliography import decode_latex, parse_bibliography  # noqa: E402
+from kb.citations.exports import source_to_csl, to_bibtex  # noqa: E402
+from kb.citations.styles import STYLES, Formatter  # noqa: E402
 
 FAMILIES = ["Doe", "Roe", "M{\\\"u}ller", "Garc{\\'i}a", "van der Meer", "de la Fontaine", "O'Brien", "Nguyen",
             "Kowalski", "Silva", "{\\O}stergaard", "Caulkins", "Reuter", "Kleiman", "Werb", "Ferreira"]

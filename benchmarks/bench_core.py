@@ -16,7 +16,6 @@ import json
 import random
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,7 +103,7 @@ con.executemany("INSERT INTO cases VALUES (?, ?, ?, ?)", rows)
 con.commit()
 """
 
-KB_BUILD = "from pathlib import Path; from kb.build import build; r = build(Path({root!r})); print(r.parsed, r.reindexed)"
+KB_BUILD = "from pathlib import Path; from kb.storage.build import build; r = build(Path({root!r})); print(r.parsed, r.reindexed)"
 
 SEARCH = """
 import json, statistics, time, sqlite3

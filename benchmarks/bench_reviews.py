@@ -131,10 +131,11 @@ def verify(engine, acknowledged) -> list[str]:
 
 def one_backend(backend: str, args, root: Path) -> dict:
     from bench_web import free_port, start_server
-    from kb.build import build
+
     from kb.knowledgebase import KnowledgeBase
     from kb.reviews import accounts
     from kb.reviews.roles import system_actor
+    from kb.storage.build import build
     pg_dir = None
     if backend == "postgresql":
         pg_dir = tempfile.mkdtemp(prefix="kb-bench-pg-")
@@ -153,6 +154,7 @@ def one_backend(backend: str, args, root: Path) -> dict:
                 accounts.add_user(kb.engine, system_actor(), name, "reviewer", PASSWORD)
         with kb.engine.connect() as conn:
             from sqlalchemy import select
+
             from kb import storage
             targets = [f"{c}/{e}" for c, e in conn.execute(select(storage.evidence_items.c.case_id, storage.evidence_items.c.id))]
         port = free_port()

@@ -118,7 +118,8 @@ def main() -> None:
         print(json.dumps(load(port, paths, clients, seconds)))
         return
     from bench_core import generate
-    from kb.build import build
+
+    from kb.storage.build import build
     work = args.keep or Path(tempfile.mkdtemp(prefix="kb-bench-web-"))
     root = work / "root"
     if not root.exists():
@@ -150,7 +151,8 @@ def main() -> None:
 
     from kb import storage
     from kb.knowledgebase import KnowledgeBase
-    from kb.pages import render_all
+    from kb.settings import Settings
+    from kb.storage.pages import render_missing
     kb = KnowledgeBase(root)
     with kb.engine.begin() as conn:                  # start from no rendered pages
         conn.execute(storage.rendered.delete())
@@ -159,7 +161,8 @@ def main() -> None:
     run(["case page, first views (no kb render)"])
     with KnowledgeBase(root).engine.begin() as conn:
         conn.execute(storage.rendered.delete())
-    rendered, render_seconds = render_all(root, None, "apa", "http://127.0.0.1", procs=2)
+    rendered, render_seconds = render_missing(Settings.load({"ROOT": str(root), "BASE_URL": "http://127.0.0.1"}),
+                                              ("apa",), procs=2)
     print(f"kb render: {rendered} pages in {render_seconds:.0f} s", file=sys.stderr)
     run(["static file (floor)", "case page", "search page with facets", "/api/search"])
     floor = results["static file (floor)"]

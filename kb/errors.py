@@ -62,3 +62,9 @@ class Unavailable(KbError):
 
 class UnknownIdError(KbError):
     """An id, key or name that does not exist; the message lists valid choices."""
+
+
+def exit_code(problems: list[Problem], strict: bool = False) -> int:
+    """1 when a problem is an error (with `strict`, an error or a warning), else 0."""
+    failing = {ERROR, WARNING} if strict else {ERROR}
+    return 1 if any(p.severity in failing for p in problems) else 0

@@ -7,6 +7,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+import pycountry
 import yaml
 
 from .errors import KbError
@@ -36,6 +37,17 @@ class Vocabulary:
 
     def indicators(self) -> dict[str, Term]:
         return {**self.kinds["indicators_traditional"], **self.kinds["indicators_harm"]}
+
+    def values(self, kind: str) -> dict[str, Term]:
+        """The terms of a kind; `indicators` is both kinds of indicator (outcomes)."""
+        return self.indicators() if kind == "indicators" else self.kinds.get(kind, {})
+
+    def label(self, kind: str, name: str) -> str:
+        """What a page shows for a term: its label, a country's name, or the name itself."""
+        if kind == "country":
+            return country_name(name)
+        term = self.values(kind).get(name)
+        return term.label if term else name
 
     def suggest(self, kind_terms: dict[str, Term] | list[str], value: str) -> str | None:
         names = list(kind_terms)
@@ -87,3 +99,10 @@ def load_vocabulary(root: Path) -> Vocabulary:
     for kind, terms in extra.items():
         merged[kind].update(terms)
     return Vocabulary(merged)
+
+
+@lru_cache(maxsize=512)
+def country_name(code: str) -> str:
+    """The common English name of an ISO 3166-1 alpha-2 code (the code itself if unknown)."""
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or country.name if country else code

@@ -28,7 +28,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 def main() -> None:
-    from kb.build import build
+    from kb.storage.build import build
     from webapp import create_app
     os.environ.pop("KB_DATABASE_URL", None)
     with tempfile.TemporaryDirectory() as data:

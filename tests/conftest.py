@@ -96,6 +96,18 @@ def kb_root(tmp_path):
     return make
 
 
+@pytest.fixture(scope="session")
+def shipped_build(tmp_path_factory):
+    """The shipped collection built once into a data folder of its own (SQLite): `kb cite` and
+    the web read a build, not the Markdown."""
+    from kb.settings import Settings
+    from kb.storage.build import build
+    data = tmp_path_factory.mktemp("shipped") / "data"
+    root = Path(__file__).resolve().parent.parent
+    build(Settings.load({"ROOT": str(root), "DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{data / 'kb.sqlite3'}"}))
+    return data
+
+
 @pytest.fixture
 def runner():
     return CliRunner()
@@ -138,7 +150,7 @@ def db_url(request, monkeypatch, tmp_path):
 @pytest.fixture
 def built_root(kb_root, monkeypatch):
     """A knowledge base with two published cases and a draft, built (SQLite in the root)."""
-    from kb.build import build
+    from kb.storage.build import build
     monkeypatch.delenv("KB_DATABASE_URL", raising=False)
     evidence_two = textwrap.dedent("""\
         evidence:

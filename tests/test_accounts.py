@@ -6,15 +6,15 @@ import json
 
 import pytest
 from argon2 import PasswordHasher
+from test_reviews import PASSWORD, cheap_hashing  # noqa: F401  (fixture)
 
+from kb import storage
 from kb.cli import main
 from kb.errors import KbError, UnknownIdError
 from kb.reviews import accounts, audit
 from kb.reviews.errors import PermissionDenied
 from kb.reviews.roles import User, system_actor
 from kb.reviews.vocab import ACTIONS, allowed_actions
-from kb import storage
-from test_reviews import PASSWORD, cheap_hashing  # noqa: F401  (fixture)
 
 
 @pytest.fixture

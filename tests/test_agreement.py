@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_reviews import cheap_hashing, env  # noqa: F401  (fixtures)
 
 from kb.cli import main
 from kb.reviews.agreement import agreement, cohen_kappa, percent_agreement, weighted_kappa
 from kb.reviews.service import create_review
-from test_reviews import cheap_hashing, env  # noqa: F401  (fixtures)
 
 NOMINAL = [("high", "high")] * 4 + [("high", "low")] + [("low", "high")] * 2 + [("low", "low")] * 3
 ORDINAL = [(1, 1), (2, 3), (3, 3), (4, 2), (5, 5)]

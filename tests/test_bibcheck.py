@@ -5,9 +5,9 @@ import json
 import re
 
 import pytest
+from conftest import BIB, case_text
 
 from kb.cli import main
-from conftest import BIB, case_text
 
 B = "bibliography.bib"
 CITES_ALL = "[@doe2020policing; @roe2015cannabis; @bank2018laundering]"

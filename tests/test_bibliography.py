@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
-
-from kb.bibliography import decode_latex, parse_bibliography
-from kb.cli import main
 from conftest import BIB
+
+from kb.citations.bibliography import decode_latex, parse_bibliography
+from kb.cli import main
 
 
 def messages(text):

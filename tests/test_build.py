@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import pytest
+from conftest import case_text
 from sqlalchemy import select
 
-from kb import build as build_module, storage
-from kb.build import build
+from kb import storage
 from kb.cli import main
 from kb.errors import ValidationFailed
 from kb.knowledgebase import KnowledgeBase
-from conftest import case_text
+from kb.storage import build as build_module
+from kb.storage.build import build
 
 TWO = {
     "a/first.md": case_text("first", title='"First case about Zürich heroin"'),

@@ -11,15 +11,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-from kb.bibliography import parse_bibliography
-from kb.citations import Backlink, backlinks, build_basket, basket_citations, unique_sources
-from kb.cli import main
-from kb.exporting import case_to_csl, source_to_csl
-from kb.formatting import Formatter, claim_with_citation, parse_locator
-from kb.loader import load_collection
-from kb.model import Case
 from conftest import BIB, case_text
+
+from kb.citations.bibliography import parse_bibliography
+from kb.citations.exports import case_to_csl, source_to_csl
+from kb.citations.selection import Backlink, backlinks, basket_citations, build_basket, unique_sources
+from kb.citations.styles import Formatter, claim_with_citation, parse_locator
+from kb.cli import main
+from kb.content.loader import load_collection
+from kb.model import Case
 
 GOLDEN = Path(__file__).parent / "golden"
 STYLES = ["apa", "chicago-author-date", "harvard"]
@@ -251,6 +251,9 @@ def test_backlinks(root):
 # --- The command line --------------------------------------------------------------------------
 
 def cite(runner, root, *args):
+    """`kb cite` reads the build: the root is built first (once)."""
+    if not (root / ".kb" / "kb.sqlite3").exists():
+        assert runner.invoke(main, ["--root", str(root), "build"]).exit_code == 0
     return runner.invoke(main, ["--root", str(root), "cite", *args])
 
 
@@ -331,14 +334,14 @@ def test_long_id_lists_are_truncated(runner, kb_root):
 
 def test_cite_query_needs_build(runner, root, monkeypatch):
     monkeypatch.delenv("KB_DATABASE_URL", raising=False)
-    result = cite(runner, root, "--query", "police")
+    result = runner.invoke(main, ["--root", str(root), "cite", "--query", "police"])
     assert result.exit_code == 1
     assert "run `kb build` first" in result.output
     assert "Traceback" not in result.output
 
 
 def test_cite_query(runner, root, monkeypatch):
-    from kb.build import build
+    from kb.storage.build import build
     monkeypatch.delenv("KB_DATABASE_URL", raising=False)
     build(root)
     result = cite(runner, root, "--query", "world drug report", "--format", "csl-json")
@@ -362,6 +365,7 @@ def test_markup_is_escaped_once(style):
 def test_bib_cited_by(kb_root, runner):
     from conftest import case_text
     root = kb_root({"sample-case.md": case_text(body="Text [@roe2015cannabis, ch. 2].\n")})
+    assert runner.invoke(main, ["--root", str(root), "build"]).exit_code == 0   # cited-by reads the build
     result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "doe2020policing"])
     assert result.exit_code == 0 and result.output == "sample-case/overdose-deaths, p. 5\n"
     result = runner.invoke(main, ["--root", str(root), "bib", "cited-by", "roe2015cannabis", "--format", "json"])
@@ -376,9 +380,9 @@ def test_bib_cited_by(kb_root, runner):
 def test_preprint_label_only_for_unpublished_items():
     """Cite Them Right prints "[Preprint]" for any article without volume and pages; we print it
     only when the entry's pubstate says the work is unpublished."""
-    from kb.bibliography import parse_bibliography
-    from kb.exporting import source_to_csl
-    from kb.formatting import format_references
+    from kb.citations.bibliography import parse_bibliography
+    from kb.citations.exports import source_to_csl
+    from kb.citations.styles import format_references
     bib = ("@article{a2020, author={Doe, Jane}, title={Published Work}, journal={J}, year={2020}}\n"
            "@article{b2021, author={Roe, Ann}, title={Draft Work}, journal={J}, year={2021}, pubstate={prepublished}}\n")
     sources, _ = parse_bibliography(bib, "bibliography.bib")
@@ -393,7 +397,7 @@ def test_preprint_label_only_for_unpublished_items():
 ])
 def test_same_authors_same_year_get_year_suffixes(style, expected_cite, expected_year):
     """citeproc-py does not disambiguate; two Wood et al. 2006 works must not look like one."""
-    from kb.formatting import Formatter
+    from kb.citations.styles import Formatter
     authors = [{"family": "Wood", "given": "Evan"}, {"family": "Tyndall", "given": "Mark"}, {"family": "Kerr", "given": "Thomas"}]
     items = [{"id": key, "type": "article-journal", "title": title, "author": authors, "container-title": "J",
               "issued": {"date-parts": [[2006]]}, "volume": "1", "page": "1-2"}

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from kb.citekeys import CitationSyntaxError, find_citations, format_group, parse_cite_field
+from kb.citations.keys import CitationSyntaxError, find_citations, format_group, parse_cite_field
 from kb.model import CiteRef
 
 

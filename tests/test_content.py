@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.loader import load_collection
+from kb.content.loader import load_collection
 from kb.vocabulary import default_vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,26 +68,30 @@ def test_results_are_not_only_good_news(collection):
 
 
 @pytest.mark.parametrize("style", ["apa", "chicago-author-date", "harvard"])
-def test_every_case_can_be_cited(collection, style):
-    from kb.cli import main
+def test_every_case_can_be_cited(collection, shipped_build, style):
     from click.testing import CliRunner
+
+    from kb.cli import main
     ids = [case.id for case in collection.cases]
-    result = CliRunner().invoke(main, ["--root", str(ROOT), "cite", *ids, "--style", style])
+    result = CliRunner().invoke(main, ["--root", str(ROOT), "--data", str(shipped_build), "cite", *ids, "--style", style])
     assert result.exit_code == 0, result.output
     assert "Preprint" not in result.output   # press articles typed as such, not as journal articles
     assert len(result.output.strip().splitlines()) >= 150
 
 
 @pytest.mark.parametrize("output_format,suffix", [("bibtex", "bib"), ("csl-json", "json")])
-def test_pandoc_reads_the_whole_shipped_bibliography(tmp_path, output_format, suffix):
+def test_pandoc_reads_the_whole_shipped_bibliography(tmp_path, shipped_build, output_format, suffix):
     """Every reference, exported, is read and formatted by pandoc's citeproc with no warning."""
     import subprocess
+
     from click.testing import CliRunner
-    from kb.cli import main
     from test_export import pandoc
+
+    from kb.cli import main
     out = tmp_path / f"all.{suffix}"
     ids = [p.stem for p in sorted((ROOT / "case_studies").rglob("*.md"))]
-    result = CliRunner().invoke(main, ["--root", str(ROOT), "cite", *ids, "--format", output_format, "--output", str(out)])
+    result = CliRunner().invoke(main, ["--root", str(ROOT), "--data", str(shipped_build), "cite", *ids,
+                                       "--format", output_format, "--output", str(out)])
     assert result.exit_code == 0, result.output
     document = tmp_path / "doc.md"
     document.write_text('---\nnocite: "@*"\n---\n', encoding="utf-8")

@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-from kb import citekeys, frontmatter
-from kb.bibliography import decode_latex
-from kb.documents import plain_text
+from kb.citations import keys as citekeys
+from kb.citations.bibliography import decode_latex
+from kb.content import frontmatter
+from kb.content.body import render_body
 from kb.errors import KbError
-from kb.render import render_body
 from kb.reviews.io import load_file
 from kb.reviews.notes import render_note
+from kb.storage.documents import plain_text
 
 SIZE = 100_000           # characters of each hostile input
 BOUND = 0.4              # seconds per 100 KB: "far below a second" (the worst measured is 0.27)
@@ -147,7 +148,8 @@ def test_hostile_csv_import_is_one_clear_error(tmp_path):
 def test_validating_a_hostile_body_is_linear(name):
     """`kb validate` reads the whole file: front matter, citations, links, nesting."""
     from conftest import case_text
-    from kb.loader import parse_case_bytes
+
+    from kb.content.loader import parse_case_bytes
     from kb.vocabulary import default_vocabulary
     body = {"link targets": ("](" + "a(" * 20 + " ") * (SIZE // 44), "long lines of parens": "](" + "(" * SIZE}.get(name)
     raw = case_text(body=body or hostile(name)).encode("utf-8")
@@ -166,7 +168,7 @@ def index(built_root):
 
 
 def test_only_the_first_words_of_a_query_are_searched(index):
-    from kb.search.queries import MAX_WORDS, first_words
+    from kb.search.whoosh.queries import MAX_WORDS, first_words
     text = " OR ".join(f"word{n}" for n in range(40))
     kept, cut = first_words(text)
     assert cut and len([w for w in kept.split() if w != "OR"]) == MAX_WORDS
@@ -177,7 +179,8 @@ def test_only_the_first_words_of_a_query_are_searched(index):
 @pytest.mark.parametrize("query,leaves", [("*e*", 0), ("?olice", 1), ("*ol*ce", 1), ("po*", None), ("title:[a TO z]", None)])
 def test_wildcards_prefixes_and_ranges_stand_for_a_few_words(index, query, leaves):
     from whoosh import query as wq
-    from kb.search.queries import MAX_EXPANSIONS, bound_expansions
+
+    from kb.search.whoosh.queries import MAX_EXPANSIONS, bound_expansions
     parsed, _ = index.parse(query)
     bounded, _ = bound_expansions(parsed, index._searcher.reader(), index._docsets.all)
     found = [] if bounded is wq.NullQuery else ([bounded] if bounded.is_leaf() else list(bounded.leaves()))
@@ -186,7 +189,7 @@ def test_wildcards_prefixes_and_ranges_stand_for_a_few_words(index, query, leave
 
 
 def test_ranking_stops_at_its_time_limit_with_complete_counts(index, monkeypatch):
-    from kb.search import reader
+    from kb.search.whoosh import reader
     full = index.search("police OR health OR drug")
 
     monkeypatch.setattr(reader, "RANK_SECONDS", -1.0)      # the time is up before the first match

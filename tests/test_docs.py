@@ -51,7 +51,7 @@ def test_readme_two_commands_are_make_targets():
 
 
 def test_deployment_doc_lists_every_web_setting():
-    from webapp.settings import SETTINGS
+    from kb.settings import SETTINGS
     deployment = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
     assert [s.name for s in SETTINGS if f"| `KB_{s.name}` | {s.help} |" not in deployment] == []
 

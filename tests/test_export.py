@@ -10,12 +10,12 @@ import subprocess
 import bibtexparser
 import pytest
 import rispy
-
-from kb.bibliography import parse_bibliography
-from kb.cli import main
-from kb.exporting import case_to_bibtex, case_to_csl, export, source_to_csl, to_csl_json, to_ris
-from kb.model import Case
 from test_cite import FULL_BIB, SAMPLE_CASE, SOURCES
+
+from kb.citations.bibliography import parse_bibliography
+from kb.citations.exports import case_to_bibtex, case_to_csl, export, source_to_csl, to_csl_json, to_ris
+from kb.cli import main
+from kb.model import Case
 
 URL = "https://kb.example.org"
 CASES = [SAMPLE_CASE, Case(id="no-authors", path="x.md", title="Coffeeshops & the 50% rule_of {thumb}", updated="")]
@@ -108,6 +108,7 @@ def test_pandoc_formats_every_entry_without_warning(tmp_path, output_format, suf
 
 def test_cli_exports_a_whole_case(kb_root, runner):
     root = kb_root(bib=FULL_BIB)
+    assert runner.invoke(main, ["--root", str(root), "build"]).exit_code == 0   # kb cite reads the build
     result = runner.invoke(main, ["--root", str(root), "cite", "sample-case", "--format", "ris"])
     assert result.exit_code == 0, result.output
     assert [record["id"] for record in rispy.loads(result.stdout)] == ["doe2020policing"]
@@ -117,7 +118,7 @@ def test_cli_exports_a_whole_case(kb_root, runner):
 
 
 def _loaded_case(root):
-    from kb.loader import load_collection
+    from kb.content.loader import load_collection
     return load_collection(root).cases[0]
 
 

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from conftest import BIB, case_text
+from conftest import case_text
 
 KB = str(Path(sys.executable).with_name("kb"))
 WORDS = "police market harm violence drug cannabis health overdose corruption money laundering border".split()
@@ -83,7 +82,7 @@ def test_the_lock_names_who_holds_it(kb_root):
     root = kb_root({"first.md": case_text("first")})
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r)\n"
-        "from pathlib import Path; from kb.build import build_lock\n"
+        "from pathlib import Path; from kb.storage.build import build_lock\n"
         "with build_lock(Path(%r)):\n    print('held', flush=True); time.sleep(30)\n") % (str(Path(__file__).parents[1]),
                                                                                        str(root / ".kb"))],
         stdout=subprocess.PIPE, text=True)
@@ -126,9 +125,11 @@ def test_a_full_disk_is_one_message_and_nothing_left(kb_root):
 def test_no_space_left_in_process(kb_root, monkeypatch, where):
     """ENOSPC raised inside each phase: one KbError, the previous build current, nothing partial."""
     import errno
-    from kb import build as build_module, storage
-    from kb.build import build
+
+    from kb import storage
     from kb.errors import KbError
+    from kb.storage import build as build_module
+    from kb.storage.build import build
     monkeypatch.delenv("KB_DATABASE_URL", raising=False)
     root = kb_root({"first.md": case_text("first")})
     build(root)
@@ -140,7 +141,8 @@ def test_no_space_left_in_process(kb_root, monkeypatch, where):
         raise OSError(errno.ENOSPC, "No space left on device")
     target = "build_generation" if where == "index" else None
     if target:
-        monkeypatch.setattr(build_module.search, target, full)
+        from kb.search.whoosh import WhooshBackend   # the search backend writing its generation
+        monkeypatch.setattr(WhooshBackend, target, full)
     else:
         monkeypatch.setattr(build_module, "_write_database", full)
     with pytest.raises(KbError, match=r"No space left on device \(ENOSPC\); free some space"):

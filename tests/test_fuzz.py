@@ -7,11 +7,11 @@ import time
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-from werkzeug.datastructures import MultiDict
-
 from conftest import BIB, case_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_web_reviews import PASSWORD, users  # noqa: F401  (fixture)
+from werkzeug.datastructures import MultiDict
 
 SLOW = 2.0   # seconds: the most any response may take
 

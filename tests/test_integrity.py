@@ -9,9 +9,19 @@ import stat
 
 import pytest
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
+from test_reviews import (  # noqa: F401  (fixtures)
+    FIRST,
+    GRADED,
+    PASSWORD,
+    USERS,
+    cheap_hashing,
+    env,
+)
+from test_reviews_io import fresh  # noqa: F401  (fixture)
 
 from kb import storage
 from kb.reviews import accounts
@@ -21,8 +31,6 @@ from kb.reviews.io import dumps, export_records, import_records, load_file
 from kb.reviews.roles import system_actor
 from kb.reviews.service import create_review, independent_grades_of, public_view, reconcile, update_review
 from kb.reviews.tables import audit_log, independent_grades, reconciliations, reviews, users
-from test_reviews import FIRST, GRADED, PASSWORD, USERS, cheap_hashing, env  # noqa: F401  (fixtures)
-from test_reviews_io import fresh  # noqa: F401  (fixture)
 
 TABLES = (audit_log, reviews, reconciliations, independent_grades, users)
 
@@ -196,7 +204,8 @@ def template(tmp_path_factory):
     from argon2 import PasswordHasher
     from conftest import BIB, case_text
     from test_reviews import CASES
-    from kb.build import build
+
+    from kb.storage.build import build
     root = tmp_path_factory.mktemp("template") / "root"
     (root / "case_studies").mkdir(parents=True)
     for name, body in CASES.items():
@@ -220,6 +229,7 @@ def test_every_export_imports_back_into_an_empty_database(template, tmp_path_fac
     """Generated histories of reviews and reconciliations; their JSON, CSV and backup exports all
     import into an empty database with no accounts, and export again to the same records."""
     import shutil
+
     from test_reviews import Env
     tmp_path = tmp_path_factory.mktemp("round")
     shutil.copy(template / ".kb" / "kb.sqlite3", tmp_path / "kb.sqlite3")

@@ -11,24 +11,23 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from bs4 import BeautifulSoup
+from conftest import case_text
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from kb import storage
-from kb.build import build
+from kb.content.loader import load_collection
 from kb.errors import UnknownIdError
-from kb.loader import load_collection
 from kb.reviews import accounts, audit, notes
 from kb.reviews.agreement import agreement
 from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
 from kb.reviews.io import export_records
 from kb.reviews.orphans import follow_former_ids, orphaned_reconciliations, orphaned_reviews
 from kb.reviews.roles import ANONYMOUS, User, system_actor
-from kb.reviews.service import (Target, add_tag, create_review, get_review, reconcile, render_note, public_view,
-                                review_queue, reviews_of, set_setting, todo_list, update_review, visible_reviews)
+from kb.reviews.service import Target, add_tag, create_review, get_review, public_view, reconcile, render_note, review_queue, reviews_of, set_setting, todo_list, update_review, visible_reviews
 from kb.reviews.tables import audit_log, reviews
-from conftest import case_text
+from kb.storage.build import build
 
 PASSWORD = "correct horse battery staple"
 USERS = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "ed": "editor", "ada": "admin", "rita": "reader"}
@@ -409,7 +408,7 @@ def test_reviews_follow_former_ids(env):
     def fail(conn):
         raise RuntimeError("build failed after moving")
     with pytest.MonkeyPatch.context() as patch:      # moves happen inside the build's transaction:
-        patch.setattr("kb.build.orphaned_reviews", fail)  # a build failing later moves nothing
+        patch.setattr("kb.reviews.orphans.orphaned_reviews", fail)  # a build failing later moves nothing
         with pytest.raises(RuntimeError):
             build(env.root)
     assert get_review(env.engine, moved.id).case_id == "first"

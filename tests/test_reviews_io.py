@@ -10,6 +10,13 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
+from test_reviews import (  # noqa: F401  (fixtures)
+    GRADED,
+    PASSWORD,
+    USERS,
+    cheap_hashing,
+    env,
+)
 
 from kb import storage
 from kb.cli import main
@@ -21,7 +28,6 @@ from kb.reviews.io import dumps, export_records, import_records, load_file
 from kb.reviews.roles import system_actor
 from kb.reviews.service import create_review, reconcile, update_review
 from kb.reviews.tables import audit_log, reviews
-from test_reviews import GRADED, PASSWORD, USERS, cheap_hashing, env  # noqa: F401  (fixtures)
 
 NOTE = 'Line one, with "quotes";\nline two — ünïcode\r\n=SUM(A1) stays text\n\n- a list'
 
@@ -199,7 +205,7 @@ def test_export_and_import_commands(reviewed, runner, tmp_path):
 
 def test_orphans_command(reviewed, runner):
     (reviewed.root / "case_studies/second.md").unlink()
-    from kb.build import build
+    from kb.storage.build import build
     build(reviewed.root)
     result = runner.invoke(main, ["--root", str(reviewed.root), "reviews", "orphans", "--format", "json"])
     assert [(r["target"], r["reviewer"]) for r in json.loads(result.output)] == [("second", "alice")]

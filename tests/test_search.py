@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import case_text
 
-from kb.build import build
 from kb.cli import main
 from kb.knowledgebase import KnowledgeBase
-from conftest import case_text
+from kb.storage.build import build
 
 EVIDENCE_VIOLENCE = """evidence:
   - id: shootings
@@ -38,6 +38,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
     import os
+
     from conftest import BIB
     root = tmp_path_factory.mktemp("search")
     (root / "case_studies").mkdir()
@@ -153,3 +154,24 @@ def test_search_before_build(kb_root, runner, monkeypatch):
     result = runner.invoke(main, ["--root", str(root), "search", "x"])
     assert result.exit_code == 1
     assert "no build found in" in result.output and "run `kb build` first" in result.output
+
+
+def test_cli_has_every_filter_the_web_has(kb, runner):
+    """kb.facets gives `kb search` one option per indexed facet; values are checked like the web's."""
+    from kb.facets import FACETS
+    help_text = runner.invoke(main, ["search", "--help"]).output
+    assert [f.option for f in FACETS if f.indexed and f.option not in help_text] == []
+
+    def ids(*args):
+        result = runner.invoke(main, ["--root", str(kb.root), "search", *args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return sorted(hit["id"] for hit in json.loads(result.output)["results"])
+    assert ids("--decade", "1990s") == ["boston", "coffee", "zurich"]   # coffee: 1976 to now
+    assert ids("--outcome", "violence") == ["boston"]
+    assert ids("--design", "quasi-experimental", "--country", "us") == ["boston"]
+    assert ids("--market-level", "retail", "--decade", "2010s") == ["coffee", "oslo"]
+    assert ids("--sort", "period", "--decade", "1980s") == ["coffee"]
+    result = runner.invoke(main, ["--root", str(kb.root), "search", "--decade", "199x"])
+    assert result.exit_code == 2 and "unknown value '199x'; write it like '1990s'" in result.output
+    result = runner.invoke(main, ["--root", str(kb.root), "search", "--market-level", "wholesail"])
+    assert result.exit_code == 2 and "choose from: " in result.output and "'wholesail'" in result.output

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import BIB, case_text
 
 from kb.cli import main
-from conftest import BIB, case_text
 
 P = "case_studies/sample-case.md"
 
@@ -208,9 +208,10 @@ def test_vocabulary_extension(kb_root, runner):
     assert result.exit_code == 0, result.output
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
-from kb.loader import parse_case_bytes  # noqa: E402
+from kb.content.loader import parse_case_bytes  # noqa: E402
 from kb.vocabulary import default_vocabulary  # noqa: E402
 
 YAMLISH = st.text(alphabet=st.sampled_from(list("abc:-[]{}'\"#&*!|>@%\n \t019NOyes.\u00e9\ufeff")), max_size=200)

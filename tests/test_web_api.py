@@ -90,8 +90,8 @@ def test_no_build_is_503_not_500(kb_root, tmp_path, monkeypatch):
 
 
 def test_a_bug_is_logged_not_shown(app, client, monkeypatch, caplog):
-    import webapp.cases
-    monkeypatch.setattr(webapp.cases.catalog, "evidence_map", lambda *a: 1 / 0)
+    from kb.knowledgebase import KnowledgeBase
+    monkeypatch.setattr(KnowledgeBase, "evidence_map", lambda *a: 1 / 0)
     response = client.get("/evidence-map")
     assert response.status_code == 500
     assert "ZeroDivisionError" not in response.get_data(as_text=True)

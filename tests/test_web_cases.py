@@ -132,7 +132,7 @@ def test_images_and_controls_have_labels(client, url):
 
 
 def test_running_app_picks_up_a_new_build(client, built_root):
-    from kb.build import build
+    from kb.storage.build import build
     assert "Ceasefire in Boston" in client.get("/search?q=ceasefire").get_data(as_text=True)
     path = built_root / "case_studies" / "deterrence" / "second-case.md"
     path.write_text(path.read_text(encoding="utf-8").replace("Ceasefire in Boston", "Operation Ceasefire revisited"), encoding="utf-8")
@@ -141,27 +141,42 @@ def test_running_app_picks_up_a_new_build(client, built_root):
     assert BeautifulSoup(client.get("/cases/second-case").data, "html.parser").h1.get_text(strip=True) == "Operation Ceasefire revisited"
 
 
-def test_rendered_pages_are_shared_between_workers_and_dropped_by_a_build(app, client, built_root, monkeypatch, tmp_path):
-    """A page rendered by one worker is read by the others; `kb render` fills the table; a new build empties it."""
+def test_rendered_pages_are_shared_between_workers_and_renewed_by_a_build(app, client, built_root, monkeypatch, tmp_path):
+    """A page rendered by one worker is read by the others; `kb render` fills in missing pages; a
+    build renders the pages of what it changed and carries the others over."""
     from click.testing import CliRunner
     from sqlalchemy import select
-    from kb import pages, storage
-    from kb.build import build
+
+    from kb import storage
     from kb.cli import main
+    from kb.storage import pages
+    from kb.storage.build import build
     from webapp import create_app
     body = lambda html: BeautifulSoup(html, "html.parser").select_one(".case-body").get_text()
+    with storage.make_engine(f"sqlite:///{built_root / '.kb' / 'kb.sqlite3'}").begin() as conn:
+        conn.execute(storage.rendered.delete())          # as after a build by an older kb: no page rendered
     first = body(client.get("/cases/sample-case").data)
     other = create_app({"ROOT": str(built_root), "TESTING": True, "SECRET_KEY": "x", "BASE_URL": "https://kb.example.org"})
     monkeypatch.setattr(pages, "render_case", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rendered twice")))
     assert body(other.test_client().get("/cases/sample-case").data) == first
     monkeypatch.undo()
-    result = CliRunner().invoke(main, ["--root", str(built_root), "render", "--procs", "1"])
+    result = CliRunner().invoke(main, ["--root", str(built_root), "render", "--style", "apa", "--procs", "1"])
     assert result.output.startswith("rendered 1 case page(s) in apa")         # sample-case was already there
     engine = app.extensions["kb"]["kb"].engine
-    rows = lambda: sorted(engine.connect().execute(select(storage.rendered.c.case_id)).scalars())
-    assert rows() == ["sample-case", "second-case"]
+    rows = lambda: sorted(engine.connect().execute(select(storage.rendered.c.generation, storage.rendered.c.case_id,
+                                                          storage.rendered.c.style)).all())
+    assert [(case, style) for _, case, style in rows()] == [("sample-case", "apa"), ("second-case", "apa")]
+    stored = {case: data for case, data in engine.connect().execute(
+        select(storage.rendered.c.case_id, storage.rendered.c.data))}
     path = built_root / "case_studies" / "police" / "sample-case.md"
     path.write_text(path.read_text(encoding="utf-8").replace("Police worked", "Officers worked"), encoding="utf-8")
-    build(built_root)
-    assert rows() == []
+    report = build(built_root)
+    generation = report.generation
+    assert [(g, case, style) for g, case, style in rows()] == [
+        (generation, case, style) for case in ("sample-case", "second-case")
+        for style in ("apa", "chicago-author-date", "harvard")]                # every style, all current
+    after = {case: data for case, data, style in engine.connect().execute(
+        select(storage.rendered.c.case_id, storage.rendered.c.data, storage.rendered.c.style)) if style == "apa"}
+    assert after["second-case"] == stored["second-case"] and after["sample-case"] != stored["sample-case"]
     assert "Officers worked" in client.get("/cases/sample-case").get_data(as_text=True)
+    assert "https://kb.example.org/cases/sample-case" in client.get("/cases/sample-case").get_data(as_text=True)

@@ -7,9 +7,9 @@ from argon2 import PasswordHasher
 from bs4 import BeautifulSoup
 
 from kb.reviews import accounts, audit
+from kb.reviews.records import Target
 from kb.reviews.roles import system_actor
 from kb.reviews.service import reviews_of
-from kb.reviews.records import Target
 
 PASSWORD = "correct horse battery"
 TARGET = "second-case/shootings"
@@ -143,7 +143,7 @@ def test_drafts_visible_to_signed_in_reviewers(client, users):
 
 
 def test_orphans_are_shown_to_editors(client, users, built_root):
-    from kb.build import build
+    from kb.storage.build import build
     signin(client, "alice")
     review(client)
     client.post("/signout")

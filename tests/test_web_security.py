@@ -11,14 +11,20 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
+from test_web_reviews import (  # noqa: F401  (fixture)
+    PASSWORD,
+    TARGET,
+    review,
+    signin,
+    users,
+)
 
 from kb.reviews import accounts, throttle
 from kb.reviews.roles import system_actor
 from kb.reviews.tables import signin_failures
-from test_web_reviews import PASSWORD, TARGET, review, signin, users  # noqa: F401  (fixture)
 from webapp import create_app
 from webapp.security import CSP, local_target
-from webapp.settings import SettingError
+from kb.settings import SettingError
 
 PAGES = ["/", "/search?q=police", "/cases/sample-case", "/sources/doe2020policing", "/themes",
          "/themes/police-harm-reduction", "/evidence-map", "/charts", "/basket", "/signin", "/compare?id=sample-case&id=second-case",
@@ -367,7 +373,8 @@ def test_database_files_are_private(built_root):
 @pytest.fixture
 def secret_draft(built_root):
     from conftest import case_text
-    from kb.build import build
+
+    from kb.storage.build import build
     (built_root / "case_studies" / "draft" / "secret.md").write_text(case_text(
         "secret-plan", title='"Quarantotto embargo of the Vexillary port"', status="draft", country="FR",
         summary="Vexillary customs officers and the quarantotto scheme.", themes="[security-foreign-aid]"),
@@ -431,7 +438,8 @@ def test_ranges_and_prefixes_tell_nothing_of_drafts(client, built_root, query):
     """A draft word inside a range used to take one of its places and set the "simplified" flag:
     narrowing the range spelt out draft ids one letter at a time."""
     from conftest import case_text
-    from kb.build import build
+
+    from kb.storage.build import build
     before = client.get("/api/search", query_string={"q": query}).get_json()
     page_before = client.get("/search", query_string={"q": query}).get_data(as_text=True)
     (built_root / "case_studies" / "draft" / "secret.md").write_text(case_text(

@@ -61,7 +61,7 @@ def test_gunicorn_serves_pages_and_api(gunicorn):
 
 
 def test_every_worker_picks_up_a_new_build(gunicorn, built_root):
-    from kb.build import build
+    from kb.storage.build import build
     for _ in range(6):                              # warm every worker on the old build
         assert "Ceasefire in Boston" in get(gunicorn + "/search?q=ceasefire")[1]
     path = built_root / "case_studies" / "deterrence" / "second-case.md"
@@ -141,11 +141,12 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @pytest.fixture
 def accounts_made(built_root):
-    from kb.build import open_engine
     from kb.reviews import accounts
     from kb.reviews.roles import system_actor
+    from kb import storage
+    from kb.settings import Settings
     os.environ.pop("KB_DATABASE_URL", None)
-    engine = open_engine(built_root / ".kb", create=False)
+    engine = storage.open_database(Settings.for_root(built_root))
     for name in ("alice", "bob"):
         accounts.add_user(engine, system_actor(), name, "reviewer", PASSWORD)
     engine.dispose()

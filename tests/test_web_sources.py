@@ -30,6 +30,7 @@ UNSAFE = ["javascript:alert(1)", " JaVaScRiPt:alert(1)", "java\tscript:alert(1)"
 def test_an_unsafe_url_that_reached_the_database_is_never_a_link(app, client):
     """Validation refuses these; a database written by an older version must still not link them."""
     from sqlalchemy import update
+
     from kb import storage
     from webapp.kbstore import get_kb
     for value in UNSAFE:

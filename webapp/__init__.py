@@ -2,8 +2,9 @@
 shipped in the package (no CDN). Pages work without JavaScript.
 
     create_app({"ROOT": "/path/to/root"})   # or KB_ROOT=/path/to/root in the environment
+    create_app(settings)                    # a kb.settings.Settings (what `kb serve` passes)
 
-Settings are declared in `settings.py`; `security.py` adds the headers every response carries.
+Settings are declared in kb/settings.py; `security.py` adds the headers every response carries.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, kbstore, security, settings
+from kb.settings import BY_NAME, Settings
+from webapp import errors, kbstore, security
 
 csrf = CSRFProtect()
 
@@ -28,13 +30,16 @@ FLASK_DEFAULTS = {
 }
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | Settings | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(FLASK_DEFAULTS)
-    config = dict(config or {})
-    declared = settings.load({k: v for k, v in config.items() if k in settings.BY_NAME})
-    app.config.update(declared)
-    app.config.update({k: v for k, v in config.items() if k not in settings.BY_NAME})   # Flask's own (tests)
+    if isinstance(config, Settings):
+        settings, config = config, {}
+    else:
+        config = dict(config or {})
+        settings = Settings.load({k: v for k, v in config.items() if k in BY_NAME})
+    app.config.update(settings.as_dict())
+    app.config.update({k: v for k, v in config.items() if k not in BY_NAME})   # Flask's own (tests)
     app.config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=app.config["SESSION_LIFETIME_HOURS"])
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
@@ -42,10 +47,10 @@ def create_app(config: dict | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
     app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(Path(app.instance_path))
     csrf.init_app(app)
-    kbstore.init_app(app)
+    kbstore.init_app(app, settings)
     errors.init_app(app)
     security.init_app(app)
-    from . import api, basket, cases, reviews, search, sources
+    from webapp import api, basket, cases, reviews, search, sources
     for module in (search, cases, sources, basket, reviews, api):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # read-only JSON; state-changing API calls (reviews) carry their own token

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
 
-from kb import catalog
-from kb.bibliography import decoded
-
-from .cases import get_case_or_404
-from .kbstore import can_see_drafts, get_kb, get_vocab
-from .openapi import document
-from .search import run_search
+from kb.citations import decoded
+from webapp.cases import get_case_or_404
+from webapp.kbstore import can_see_drafts, get_kb, get_vocab
+from webapp.openapi import document
+from webapp.search import run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -36,7 +34,7 @@ def cases():
     kind, name = chosen[0] if chosen else (None, None)
     if kind == "country":
         name = name.upper()
-    items = catalog.cases(get_kb().engine, drafts=can_see_drafts(), kind=kind, name=name)
+    items = get_kb().cases(drafts=can_see_drafts(), kind=kind, name=name)
     return jsonify({"total": len(items), "cases": [_case_summary(item) for item in items]})
 
 
@@ -56,7 +54,7 @@ def case(case_id: str):
 
 @bp.get("/sources/<key>")
 def source(key: str):
-    found = catalog.sources(get_kb().engine, [key]).get(key)
+    found = get_kb().sources([key]).get(key)
     if found is None:
         abort(404, f"no source with key {key!r}")
     return jsonify({"key": found.key, "type": found.entry_type, "title": decoded(found, "title"),
@@ -64,12 +62,12 @@ def source(key: str):
                     "doi": found.fields.get("doi", ""), "url": found.fields.get("url", ""), "fields": found.fields,
                     "bibtex": found.raw,
                     "cited_by": [{"case": c.case_id, "evidence": c.evidence_id, "locator": c.locator}
-                                 for c in catalog.citing(get_kb().engine, key, can_see_drafts())]})
+                                 for c in get_kb().citing(key, can_see_drafts())]})
 
 
 @bp.get("/themes")
 def themes():
-    counts = catalog.term_counts(get_kb().engine, "theme", can_see_drafts())
+    counts = get_kb().term_counts("theme", can_see_drafts())
     return jsonify({"themes": [{"id": name, "label": term.label, "description": term.help, "cases": counts.get(name, 0),
                                 "report": term.report} for name, term in get_vocab().terms("themes").items()]})
 

@@ -2,16 +2,22 @@
 cookie), exported together as BibTeX, RIS, CSL-JSON or a formatted list."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from kb import catalog
-from kb.citations import Basket, basket_citations, unique_sources
-from kb.exporting import source_to_csl
-from kb.formatting import STYLES, Formatter
-
-from .cases import EXPORTS, chosen_style, export_response
-from .kbstore import can_see_drafts, get_kb
-from .security import local_target
+from kb.citations import STYLES, Basket, Formatter, basket_citations, source_to_csl, unique_sources
+from webapp.cases import EXPORTS, chosen_style, export_response
+from webapp.kbstore import can_see_drafts, get_kb
+from webapp.security import local_target
 
 bp = Blueprint("basket", __name__)
 MAX_ITEMS = 200
@@ -23,7 +29,7 @@ def _basket() -> tuple[Basket, list[str]]:
     for entry in session.get("basket", []):
         case_id, _, evidence_id = entry.partition("/")
         if case_id not in cases:
-            cases[case_id] = catalog.case(get_kb().engine, case_id, drafts=can_see_drafts())
+            cases[case_id] = get_kb().case(case_id, drafts=can_see_drafts())
         case = cases[case_id]
         item = next((e for e in case.evidence if e.id == evidence_id), None) if case and evidence_id else None
         if case is None or (evidence_id and item is None):
@@ -43,7 +49,7 @@ def _safe_next(default: str) -> str:
 def add():
     entry = request.form.get("item", "").strip()
     case_id, _, evidence_id = entry.partition("/")
-    case = catalog.case(get_kb().engine, case_id, drafts=can_see_drafts())
+    case = get_kb().case(case_id, drafts=can_see_drafts())
     if case is None or (evidence_id and all(e.id != evidence_id for e in case.evidence)):
         abort(404, f"nothing to add: no case or evidence item {entry!r}")
     items = session.get("basket", [])
@@ -71,7 +77,7 @@ def clear():
 def _sources(basket: Basket):
     keys = list(dict.fromkeys(ref.key for case in basket.cases_cited() for ref in
                               case.citations + [r for e in case.evidence for r in e.citations]))
-    return unique_sources(basket_citations(basket, catalog.sources(get_kb().engine, keys)))
+    return unique_sources(basket_citations(basket, get_kb().sources(keys)))
 
 
 @bp.get("/basket")

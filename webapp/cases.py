@@ -6,13 +6,9 @@ import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
-from kb import catalog, pages
-from kb.exporting import export, source_to_csl
-from kb.formatting import STYLES, Formatter
-from kb.reviews.views import public_view
-
-from . import pictures
-from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo
+from kb.citations import STYLES, Formatter, export, source_to_csl
+from webapp import pictures
+from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label, memo
 
 bp = Blueprint("cases", __name__)
 
@@ -21,7 +17,7 @@ EXPORTS = {"bib": ("bibtex", "application/x-bibtex"), "ris": ("ris", "applicatio
 
 
 def get_case_or_404(case_id: str):
-    found = catalog.case(get_kb().engine, case_id, drafts=can_see_drafts())
+    found = get_kb().case(case_id, drafts=can_see_drafts())
     if found is None:
         abort(404, f"no case study with id {case_id!r}")
     return found
@@ -39,11 +35,11 @@ def case(case_id: str):
     style = chosen_style()
     drafts = can_see_drafts()
     found = memo("case", (case_id, style, drafts),
-                 lambda: pages.case_page(get_kb(), case_id, style, current_app.config["BASE_URL"], drafts))
+                 lambda: get_kb().case_page(case_id, style, current_app.config["BASE_URL"], drafts))
     if found is None:
         abort(404, f"no case study with id {case_id!r}")
     case, parts = found
-    public = public_view(get_kb().engine, case_id)   # reviews change between builds: read every time
+    public = get_kb().public_reviews(case_id)   # reviews change between builds: read every time
     return render_template("cases/case.html", case=case, parts=parts, style=style, styles=STYLES, public=public,
                            evidence=list(zip(case.evidence, parts["evidence_citations"])))
 
@@ -60,7 +56,7 @@ def export_response(sources, cases, fmt: str, filename: str) -> Response:
 @bp.get("/cases/<case_id>/cite.<fmt>")
 def case_sources_export(case_id: str, fmt: str):
     found = get_case_or_404(case_id)
-    return export_response(catalog.sources(get_kb().engine, found.cited_keys()).values(), [], fmt, f"{case_id}-sources")
+    return export_response(get_kb().sources(found.cited_keys()).values(), [], fmt, f"{case_id}-sources")
 
 
 @bp.get("/cases/<case_id>/case.<fmt>")
@@ -75,25 +71,25 @@ def evidence_export(case_id: str, evidence_id: str, fmt: str):
     if item is None:
         abort(404, f"case {case_id!r} has no evidence item {evidence_id!r}")
     keys = list(dict.fromkeys(ref.key for ref in item.citations))
-    return export_response(catalog.sources(get_kb().engine, keys).values(), [], fmt, f"{case_id}-{evidence_id}")
+    return export_response(get_kb().sources(keys).values(), [], fmt, f"{case_id}-{evidence_id}")
 
 
 @bp.get("/themes")
 def themes():
-    counts = catalog.term_counts(get_kb().engine, "theme", can_see_drafts())
+    counts = get_kb().term_counts("theme", can_see_drafts())
     return render_template("cases/themes.html", vocab=get_vocab(), counts=counts)
 
 
 def _term_page(kind: str, vocab_kind: str | None, name: str):
     if vocab_kind and name not in get_vocab().terms(vocab_kind):
         abort(404, f"no {kind} {name!r}; use one of: {', '.join(get_vocab().terms(vocab_kind))}")
-    items = catalog.cases(get_kb().engine, drafts=can_see_drafts(), kind=kind, name=name)
+    items = get_kb().cases(drafts=can_see_drafts(), kind=kind, name=name)
     if not vocab_kind and not items:
         abort(404, f"no case studies for country {name!r}")
     term = get_vocab().terms(vocab_kind)[name] if vocab_kind else None
     report = None
     if term is not None and term.report:
-        found = catalog.sources(get_kb().engine, [term.report]).get(term.report)
+        found = get_kb().sources([term.report]).get(term.report)
         report = Formatter([source_to_csl(found)], "apa", "html").references()[0] if found else None
     return render_template("cases/list.html", kind=kind, name=name, term=term, items=items, report=report,
                            report_key=term.report if term is not None else None,
@@ -119,9 +115,9 @@ def country(code: str):
 
 @bp.get("/evidence-map")
 def evidence_map():
-    cells = catalog.evidence_map(get_kb().engine, can_see_drafts())
+    cells = get_kb().evidence_map(can_see_drafts())
     vocab = get_vocab()
-    reconciled = catalog.reconciled_by_cell(get_kb().engine, public_view(get_kb().engine), can_see_drafts())
+    reconciled = get_kb().reconciled_by_cell(can_see_drafts())
     return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"), reconciled=reconciled,
                            outcomes=vocab.terms("indicators_harm"))
 
@@ -136,15 +132,15 @@ def compare():
 
 @bp.get("/charts")
 def charts():
-    items = catalog.cases(get_kb().engine, drafts=can_see_drafts(), order="period")
-    counts = catalog.term_counts(get_kb().engine, "country", can_see_drafts())
+    items = get_kb().cases(drafts=can_see_drafts(), order="period")
+    counts = get_kb().term_counts("country", can_see_drafts())
     return render_template("cases/charts.html", timeline=pictures.timeline(items, dt.date.today().year),
-                           by_country=pictures.by_country(counts))
+                           by_country=pictures.by_country(counts, lambda code: label("country", code)))
 
 
 @bp.get("/feed.atom")
 def feed():
-    items = catalog.cases(get_kb().engine, order="updated", limit=50)
+    items = get_kb().cases(order="updated", limit=50)
     updated = max((i.updated for i in items if i.updated), default=dt.date.today().isoformat())
     xml = render_template("cases/feed.xml", items=items, updated=updated, base=current_app.config["BASE_URL"].rstrip("/"))
     return Response(xml, mimetype="application/atom+xml; charset=utf-8")

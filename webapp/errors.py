@@ -4,9 +4,8 @@ to a visitor names a path of the server: the details go to the log."""
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
-
 from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
 
 from kb.errors import KbError, Unavailable
 

@@ -1,18 +1,17 @@
-"""One KnowledgeBase per process, opened lazily; helpers the templates share."""
+"""One KnowledgeBase per process, opened lazily, and one database session per request (every
+query a request makes goes through one connection); helpers the templates share."""
 from __future__ import annotations
 
 import math
 import threading
 from collections import OrderedDict
-from pathlib import Path
 from typing import Callable, TypeVar
 
 from flask import Flask, current_app, g, request, url_for
 
-from kb.documents import country_name
+from kb import knowledgebase
 from kb.errors import KbError
-from kb.knowledgebase import KnowledgeBase
-from kb.vocabulary import Vocabulary, load_vocabulary
+from kb.settings import Settings
 
 _lock = threading.Lock()
 T = TypeVar("T")
@@ -21,8 +20,19 @@ T = TypeVar("T")
 MEMO_SIZE = 1024
 
 
-def init_app(app: Flask) -> None:
-    app.extensions["kb"] = {"kb": None, "vocab": None, "memo": OrderedDict()}
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions["kb"] = {"kb": None, "settings": settings, "memo": OrderedDict()}
+
+    @app.before_request
+    def open_session() -> None:
+        g.kb_session = knowledgebase.session()
+        g.kb_session.__enter__()
+
+    @app.teardown_request
+    def close_session(_exc) -> None:
+        opened = g.pop("kb_session", None)
+        if opened is not None:
+            opened.__exit__(None, None, None)
 
 
 def memo(namespace: str, key: tuple, compute: Callable[[], T]) -> T:
@@ -42,20 +52,18 @@ def memo(namespace: str, key: tuple, compute: Callable[[], T]) -> T:
     return value
 
 
-def get_kb() -> KnowledgeBase:
+def get_kb() -> knowledgebase.KnowledgeBase:
     state = current_app.extensions["kb"]
     if state["kb"] is None:
         with _lock:
             if state["kb"] is None:
-                state["kb"] = KnowledgeBase(Path(current_app.config["ROOT"]), current_app.config["DATA_DIR"])
+                state["kb"] = knowledgebase.KnowledgeBase(state["settings"])
     return state["kb"]
 
 
-def get_vocab() -> Vocabulary:
-    state = current_app.extensions["kb"]
-    if state["vocab"] is None:
-        state["vocab"] = load_vocabulary(Path(current_app.config["ROOT"]).resolve())
-    return state["vocab"]
+def get_vocab():
+    """The vocabulary of the knowledge base (read once per worker)."""
+    return get_kb().vocabulary
 
 
 def can_see_drafts() -> bool:
@@ -65,14 +73,7 @@ def can_see_drafts() -> bool:
 
 
 def label(kind: str, name: str) -> str:
-    vocab = get_vocab()
-    if kind == "country":
-        return country_name(name)
-    if kind == "indicators":
-        term = vocab.indicators().get(name)
-    else:
-        term = vocab.kinds.get(kind, {}).get(name)
-    return term.label if term else name
+    return get_vocab().label(kind, name)
 
 
 def url_with(**changes) -> str:

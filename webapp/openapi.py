@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
 from __future__ import annotations
 
+from kb.facets import FACETS, SORTS
+
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["status", "code", "message"],
     "properties": {"status": {"type": "integer"}, "code": {"type": "string"}, "message": {"type": "string"}}}}}
@@ -36,11 +38,11 @@ def _responses(ok_schema: dict, *errors: int) -> dict:
 
 def document(base_url: str) -> dict:
     search_params = [_param("q", "Query: words, \"phrases\", AND/OR/NOT, field:value, prefix*")] + [
-        _param(name, f"Filter by {name.replace('_', ' ')} (repeatable)", many=True)
-        for name in ("theme", "concept", "country", "market_level", "outcome", "design", "decade")] + [
+        _param(facet.param, f"Filter by {facet.label.lower()} (repeatable)", many=True)
+        for facet in FACETS if facet.indexed] + [
         _param("limit", "Results per page (1-100)", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
         _param("page", "Page number", schema={"type": "integer", "minimum": 1, "default": 1}),
-        _param("sort", "Order", schema={"type": "string", "enum": ["relevance", "period", "updated"]})]
+        _param("sort", "Order", schema={"type": "string", "enum": list(SORTS)})]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Drug Law Enforcement Evidence Knowledge Base API", "version": "1.0.0",

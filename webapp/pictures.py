@@ -3,11 +3,11 @@ Each picture has a title and a description for screen readers, and links to the 
 from __future__ import annotations
 
 from html import escape
+from typing import Callable
 
 from flask import url_for
 from markupsafe import Markup
 
-from kb.documents import country_name
 
 ROW = 22
 LEFT = 330
@@ -58,9 +58,9 @@ def _end(period: str, this_year: int) -> int:
     return int(end) if end else (this_year if period.endswith("-") else int(start))
 
 
-def by_country(counts: dict[str, int]) -> Markup:
+def by_country(counts: dict[str, int], name_of: Callable[[str], str]) -> Markup:
     """Horizontal bars: the number of case studies in each country, most first."""
-    rows = sorted(counts.items(), key=lambda kv: (-kv[1], country_name(kv[0])))
+    rows = sorted(counts.items(), key=lambda kv: (-kv[1], name_of(kv[0])))
     if not rows:
         return _svg("by-country", WIDTH, 40, "Cases by country", "No case studies.", [])
     most = max(count for _, count in rows)
@@ -70,8 +70,8 @@ def by_country(counts: dict[str, int]) -> Markup:
         y = 10 + row * ROW
         body.append(
             f'<a href="{escape(url_for("cases.country", code=code))}">'
-            f'<text x="200" y="{y + 12}" text-anchor="end" class="label">{escape(country_name(code))}</text>'
+            f'<text x="200" y="{y + 12}" text-anchor="end" class="label">{escape(name_of(code))}</text>'
             f'<rect x="210" y="{y}" width="{count * scale:.1f}" height="14" rx="3" class="bar"/>'
             f'<text x="{216 + count * scale:.1f}" y="{y + 12}" class="value">{count}</text></a>')
-    desc = "; ".join(f"{country_name(code)}: {count}" for code, count in rows)
+    desc = "; ".join(f"{name_of(code)}: {count}" for code, count in rows)
     return _svg("by-country", WIDTH, 20 + ROW * len(rows), "Cases by country", desc, body)

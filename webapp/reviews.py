@@ -6,26 +6,28 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
-from kb import catalog
 from kb.errors import KbError
-from kb.reviews import accounts, audit, throttle
-from kb.reviews.agreement import agreement
-from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
-from kb.reviews.orphans import orphaned_reviews
-from kb.reviews.records import parse_target
-from kb.reviews.roles import ANONYMOUS, require
-from kb.reviews.service import (create_review, get_reconciliation, independent_grades_of, reconcile, update_review,
-                                visible_reviews)
-from kb.reviews.settings import blind_mode, set_setting
-from kb.reviews.taglist import add_tag, list_tags
-from kb.reviews.views import review_queue, todo_list
-from kb.reviews.vocab import CONFIDENCE, RELEVANCE, SMS_GRADES, STATUSES
-
-from .kbstore import get_kb, get_vocab
-from .params import whole_number
-from .security import local_target
+from kb.reviews import (ANONYMOUS, CONFIDENCE, RELEVANCE, SMS_GRADES, STATUSES, ConflictError, InvalidReview,
+                        PermissionDenied, SigninLimit, add_tag, blind_mode, create_review, end_sessions,
+                        audit_history, get_reconciliation, get_user, independent_grades_of, list_tags, orphaned_reviews,
+                        parse_target, reconcile, release_signin, require, reserve_signin, review_queue, set_setting,
+                        review_agreement, todo_list, update_review, verify, visible_reviews)
+from webapp.kbstore import get_kb, get_vocab
+from webapp.params import whole_number
+from webapp.security import local_target
 
 bp = Blueprint("reviews", __name__)
 REFRESH_SEEN = 60   # seconds: how often a session's last-activity time is renewed in its cookie
@@ -42,7 +44,7 @@ def load_user() -> None:
     if not name:
         return
     try:
-        user = accounts.get_user(get_kb().engine, name)
+        user = get_user(get_kb().db, name)
     except KbError:
         user = None
     now = time.time()
@@ -63,11 +65,11 @@ def _forbidden(exc: PermissionDenied):
     abort(401 if g.user is ANONYMOUS else 403, str(exc))
 
 
-def _limits() -> list[throttle.Limit]:
+def _limits() -> list[SigninLimit]:
     config = current_app.config
-    return [throttle.Limit("account+address", config["SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS"], 15 * 60),
-            throttle.Limit("account", config["SIGNIN_FAILURES_PER_ACCOUNT"], 3600),
-            throttle.Limit("address", config["SIGNIN_FAILURES_PER_ADDRESS"], 3600)]
+    return [SigninLimit("account+address", config["SIGNIN_FAILURES_PER_ACCOUNT_AND_ADDRESS"], 15 * 60),
+            SigninLimit("account", config["SIGNIN_FAILURES_PER_ACCOUNT"], 3600),
+            SigninLimit("address", config["SIGNIN_FAILURES_PER_ADDRESS"], 3600)]
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -77,8 +79,8 @@ def signin():
     if request.method == "GET":
         return render_template("reviews/signin.html", next=shown_next)
     name = request.form.get("name", "").strip()[:200]
-    engine = get_kb().engine
-    reservation = throttle.reserve(engine, _limits(), name, request.remote_addr or "")
+    engine = get_kb().db
+    reservation = reserve_signin(engine, _limits(), name, request.remote_addr or "")
     if not reservation.allowed:
         minutes = -(-reservation.retry_after // 60)
         whom = {"account+address": "this account from your address", "account": "this account",
@@ -88,11 +90,11 @@ def signin():
             error=f"Too many failed sign-ins for {whom}; try again in {minutes} minute(s)."), 429))
         response.headers["Retry-After"] = str(reservation.retry_after)
         return response
-    user = accounts.verify(engine, name, request.form.get("password", ""))
+    user = verify(engine, name, request.form.get("password", ""))
     if user is None:
         return render_template("reviews/signin.html", error="Wrong name or password, or the account is disabled.",
                                next=shown_next), 401
-    throttle.release(engine, reservation)
+    release_signin(engine, reservation)
     session.clear()
     session.permanent = True
     now = time.time()
@@ -104,7 +106,7 @@ def signin():
 def signout():
     """Ends every session of this user, everywhere: a copied cookie stops working too."""
     if g.user is not ANONYMOUS:
-        accounts.end_sessions(get_kb().engine, g.user.name)
+        end_sessions(get_kb().db, g.user.name)
     session.clear()
     return redirect(url_for("search.home"))
 
@@ -115,14 +117,13 @@ def queue():
     if theme and theme not in get_vocab().terms("themes"):
         abort(400, f"unknown theme {theme!r}")
     try:
-        items = review_queue(get_kb().engine, g.user, theme=theme)
-        mine = todo_list(get_kb().engine, g.user)
+        items = review_queue(get_kb().db, g.user, theme=theme)
+        mine = todo_list(get_kb().db, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
     orphans = []
     if g.user.can("review.history"):     # editors see reviews whose item left the collection
-        with get_kb().engine.connect() as conn:
-            orphans = orphaned_reviews(conn)
+        orphans = orphaned_reviews(get_kb().db)
     return render_template("reviews/queue.html", items=items, mine=mine, theme=theme, vocab=get_vocab(),
                            orphans=orphans)
 
@@ -138,19 +139,19 @@ def _item_context(target_text: str) -> dict:
         target = parse_target(target_text)
     except KbError as exc:
         abort(404, str(exc))
-    case = catalog.case(get_kb().engine, target.case_id, drafts=True)
+    case = get_kb().case(target.case_id, drafts=True)
     item = next((e for e in case.evidence if e.id == target.evidence_id), None) if case else None
     if case is None or (target.evidence_id and item is None):
         abort(404, f"nothing to review at {target_text!r}")
     try:
-        reviews = visible_reviews(get_kb().engine, target, g.user)
+        reviews = visible_reviews(get_kb().db, target, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
     own = next((r for r in reviews if r.reviewer == g.user.name), None)
-    independent = independent_grades_of(get_kb().engine, [r.id for r in reviews if not r.hidden])
+    independent = independent_grades_of(get_kb().db, [r.id for r in reviews if not r.hidden])
     return {"target": target, "case": case, "item": item, "reviews": reviews, "own": own, "independent": independent,
-            "reconciliation": get_reconciliation(get_kb().engine, target), "blind": blind_mode(get_kb().engine),
-            "tags": list_tags(get_kb().engine), "grades": SMS_GRADES,
+            "reconciliation": get_reconciliation(get_kb().db, target), "blind": blind_mode(get_kb().db),
+            "tags": list_tags(get_kb().db), "grades": SMS_GRADES,
             "confidences": CONFIDENCE, "relevances": RELEVANCE, "statuses": STATUSES[:-1]}
 
 
@@ -173,10 +174,10 @@ def save(target: str):
     values = _form_values()
     try:
         if context["own"] is None:
-            create_review(get_kb().engine, g.user, context["target"], values)
+            create_review(get_kb().db, g.user, context["target"], values)
         else:
             version = whole_number(request.form.get("version"))
-            update_review(get_kb().engine, g.user, context["own"].id, values, -1 if version is None else version)
+            update_review(get_kb().db, g.user, context["own"].id, values, -1 if version is None else version)
     except PermissionDenied as exc:
         _forbidden(exc)
     except ConflictError as exc:
@@ -195,7 +196,7 @@ def reconcile_item(target: str):
     grades = {"sms_grade": whole_number(form.get("sms_grade")),
               "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None}
     try:
-        reconcile(get_kb().engine, g.user, context["target"], grades, form.get("reason", ""),
+        reconcile(get_kb().db, g.user, context["target"], grades, form.get("reason", ""),
                   version=whole_number(form.get("version")))
     except PermissionDenied as exc:
         _forbidden(exc)
@@ -210,7 +211,7 @@ def reconcile_item(target: str):
 @bp.get("/reviews/item/<path:target>/history")
 def history(target: str):
     try:
-        entries = audit.history(get_kb().engine, g.user, str(parse_target(target)))
+        entries = audit_history(get_kb().db, g.user, str(parse_target(target)))
     except PermissionDenied as exc:
         _forbidden(exc)
     except KbError as exc:
@@ -222,7 +223,7 @@ def history(target: str):
 def agreement_page():
     theme = request.args.get("theme") or None
     try:
-        found = agreement(get_kb().engine, g.user, theme=theme)
+        found = review_agreement(get_kb().db, g.user, theme=theme)
     except PermissionDenied as exc:
         _forbidden(exc)
     return render_template("reviews/agreement.html", found=found, theme=theme, vocab=get_vocab())
@@ -230,7 +231,7 @@ def agreement_page():
 
 @bp.route("/reviews/settings", methods=["GET", "POST"])
 def settings():
-    engine = get_kb().engine
+    engine = get_kb().db
     try:
         if not g.user.can("setting.change"):
             raise PermissionDenied("only editors change settings")

@@ -2,44 +2,37 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 
 from flask import Blueprint, abort, current_app, g, render_template, request
 
-from kb import catalog
-from kb.reviews.views import PUBLIC_REVIEW_STATES, REVIEW_STATES, review_state_by_case
-from kb.search.reader import SORTS
-
-from .kbstore import can_see_drafts, get_kb, get_vocab, label, memo, url_with
-from .params import whole_number
+from kb.facets import FACETS, SORTS
+from kb.reviews import PUBLIC_REVIEW_STATES, REVIEW_STATES
+from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label, memo, url_with
+from webapp.params import whole_number
 
 bp = Blueprint("search", __name__)
 
-# URL parameter -> (index facet/filter field, vocabulary kind or None)
-FILTERS = {
-    "theme": ("themes", "themes"), "concept": ("concepts", "concepts"), "country": ("country", None),
-    "market_level": ("market_levels", "market_levels"), "outcome": ("outcome", "indicators"),
-    "design": ("design", "designs"), "decade": ("decade", None), "review": ("review", None),
-}
-FACET_PARAM = {field: param for param, (field, _) in FILTERS.items()}
+# URL parameter -> facet (kb.facets declares them all)
+FILTERS = {facet.param: facet for facet in FACETS}
+FACET_PARAM = {facet.name: facet.param for facet in FACETS}
 MAX_PAGE = 500
 
 
 def _checked_filters(args) -> dict[str, list[str]]:
     vocab = get_vocab()
     filters: dict[str, list[str]] = {}
-    for param, (field, kind) in FILTERS.items():
+    for param, facet in FILTERS.items():
         values = [v for v in args.getlist(param) if v]
         for value in values:
-            known = (vocab.indicators() if kind == "indicators" else vocab.terms(kind)) if kind else None
+            known = vocab.values(facet.vocabulary) if facet.vocabulary else None
             if known is not None and value not in known:
                 abort(400, f"unknown {param} {value!r}; use one of: {', '.join(known)}")
-            if param == "country" and not re.fullmatch(r"[A-Za-z]{2}", value):
+            if param == "country" and not facet.check(value):
                 abort(400, f"country {value!r} is not an ISO 3166-1 alpha-2 code such as 'GB' or 'NO'")
-            if param == "decade" and not re.fullmatch(r"\d{3}0s", value):
-                abort(400, f"decade {value!r} must look like '1990s'")
-        if values and param != "review":   # review status is not in the index (see run_search)
-            filters[field] = [v.upper() if param == "country" else v for v in values]
+            if not facet.check(value):
+                abort(400, f"{param} {value!r} must look like {facet.example!r}")
+        if values and facet.indexed:   # review status is not in the index (see run_search)
+            filters[facet.name] = [v.upper() if facet.upper else v for v in values]
     return filters
 
 
@@ -64,7 +57,7 @@ def run_search(args, default_limit: int | None = None):
     drafts = can_see_drafts() and args.get("drafts") == "1"
     filters = _checked_filters(args)
     reader = not g.user.can("review.read")
-    states = review_state_by_case(get_kb().engine, public=reader)
+    states = get_kb().review_states(public=reader)
     offered = PUBLIC_REVIEW_STATES if reader else REVIEW_STATES
     chosen_states = [v for v in args.getlist("review") if v]
     for value in chosen_states:
@@ -91,13 +84,13 @@ def home():
     kb = get_kb()
     drafts = can_see_drafts()
     return render_template("search/home.html", vocab=get_vocab(),
-                           theme_counts=catalog.term_counts(kb.engine, "theme", drafts),
-                           concept_counts=catalog.term_counts(kb.engine, "concept", drafts),
-                           recent=catalog.cases(kb.engine, drafts=drafts, order="updated", limit=8))
+                           theme_counts=kb.term_counts("theme", drafts),
+                           concept_counts=kb.term_counts("concept", drafts),
+                           recent=kb.cases(drafts=drafts, order="updated", limit=8))
 
 
 def display(param: str, value: str) -> str:
-    kind = FILTERS[param][1]
+    kind = FILTERS[param].vocabulary
     if kind:
         return label(kind, value)
     return f"{label('country', value)} ({value})" if param == "country" else value
@@ -114,7 +107,7 @@ def search():
     result, page, limit, sort = run_search(request.args)
     chips = [(param, value, display(param, value), url_with(**_toggled(param, value)))
              for param in FILTERS for value in request.args.getlist(param) if value]
-    panels = [(FACET_PARAM[field].replace("_", " ").capitalize(),
+    panels = [(FILTERS[FACET_PARAM[field]].label,
                [(display(FACET_PARAM[field], value), count, value in request.args.getlist(FACET_PARAM[field]),
                  url_with(**_toggled(FACET_PARAM[field], value))) for value, count in counts.items()])
               for field, counts in result.facets.items() if counts]

@@ -11,3 +11,34 @@ reconciliation; re-exports `views` (queue, to-do list, public view), `taglist` a
 `notes` (Markdown notes to safe HTML), `agreement`, `audit`, `io` (export/import), `orphans`
 (reviews whose item is gone; following `former_ids`), `backup`, `errors`.
 """
+from __future__ import annotations
+
+import importlib
+
+# The package's public names, for the web and other callers: `from kb.reviews import create_review`.
+# Resolved on first use (PEP 562), so importing one module of the package loads no other. A name
+# that is also a module's (agreement) is exported under another name: once the module is imported,
+# the package attribute is the module.
+EXPORTS = {
+    "ConflictError": "errors", "InvalidReview": "errors", "PermissionDenied": "errors",
+    "orphaned_reviews": "orphans", "parse_target": "records", "ANONYMOUS": "roles", "require": "roles",
+    "create_review": "service", "get_reconciliation": "service", "independent_grades_of": "service",
+    "reconcile": "service", "update_review": "service", "visible_reviews": "service",
+    "blind_mode": "settings", "set_setting": "settings", "add_tag": "taglist", "list_tags": "taglist",
+    "review_queue": "views", "todo_list": "views", "public_view": "views", "review_state_by_case": "views",
+    "PUBLIC_REVIEW_STATES": "views", "REVIEW_STATES": "views",
+    "CONFIDENCE": "vocab", "RELEVANCE": "vocab", "SMS_GRADES": "vocab", "STATUSES": "vocab",
+    "get_user": "accounts", "verify": "accounts", "end_sessions": "accounts",
+}
+ALIASES = {"review_agreement": ("agreement", "agreement"), "audit_history": ("audit", "history"),
+           "SigninLimit": ("throttle", "Limit"), "reserve_signin": ("throttle", "reserve"),
+           "release_signin": ("throttle", "release")}
+
+
+def __getattr__(name: str):
+    if name not in EXPORTS and name not in ALIASES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = ALIASES.get(name) or (EXPORTS[name], name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+    globals()[name] = value
+    return value

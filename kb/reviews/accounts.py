@@ -138,7 +138,7 @@ def end_sessions(engine: Engine, name: str) -> None:
 def verify(engine: Engine, name: str, password: str) -> User | None:
     """The user if the password is right and the account active, else None (the web layer rate
     limits failures). An unknown name costs a hash too, so timing does not reveal which names exist."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(select(users).where(users.c.name == name)).first()
     try:
         _hasher.verify(row.password_hash if row else _dummy(), password)

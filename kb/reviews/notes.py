@@ -10,7 +10,7 @@ rel="nofollow noopener noreferrer" because notes are user content.
 """
 from __future__ import annotations
 
-from .. import markup
+from ..content import markup
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "code", "pre",

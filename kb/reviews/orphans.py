@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import and_, exists, not_, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from .. import storage
+from ..hooks import BuildEvent, subscribe
 from ..model import Case
 from . import audit
 from .records import Reconciliation, Review, Target
@@ -42,11 +43,12 @@ def _orphan_condition(table):
     return or_(case_gone, item_gone)
 
 
-def orphaned_reviews(conn: Connection) -> list[Review]:
+def orphaned_reviews(bind: Engine | Connection) -> list[Review]:
     """Reviews of a case or evidence item that is not in the current build, by target."""
     query = select(reviews).where(_orphan_condition(reviews)).order_by(reviews.c.case_id, reviews.c.evidence_id,
                                                                         reviews.c.reviewer)
-    return [Review.from_row(r) for r in conn.execute(query)]
+    with storage.reading(bind) as conn:
+        return [Review.from_row(r) for r in conn.execute(query)]
 
 
 def orphaned_reconciliations(conn: Connection) -> list[Reconciliation]:
@@ -107,3 +109,12 @@ def _move_reconciliations(conn: Connection, old_id: str, new_id: str) -> list[Mo
                      {"target": str(rec.target), "version": rec.version}, {"target": str(new), "version": rec.version + 1})
         moves.append(Move("reconciliation", rec.id, rec.target, new, rec.editor))
     return moves
+
+
+@subscribe("build.written")
+def after_build(event: BuildEvent) -> None:
+    """In the build's transaction: reviews follow renamed cases (never on a build that changed
+    nothing), and orphans are reported, never deleted."""
+    if not event.noop:
+        event.results["moved"] = follow_former_ids(event.conn, event.cases)
+    event.results["orphaned"] = orphaned_reviews(event.conn)

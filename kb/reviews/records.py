@@ -5,10 +5,11 @@ a value the web refuses can never come in through an import.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields as dc_fields
+from dataclasses import dataclass, field
+from dataclasses import fields as dc_fields
 from typing import Any
 
-from .. import markup
+from ..content import markup
 from ..errors import KbError, shown
 from ..fields import RESERVED_IDS
 from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, MAX_TAGS, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG

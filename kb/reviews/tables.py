@@ -8,13 +8,20 @@ Timestamps are ISO 8601 strings in UTC: they sort, compare and round-trip throug
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
-from typing import Iterator
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
-from sqlalchemy.engine import Connection, Engine
-
-from ..storage import metadata
+from ..storage import metadata, reading, writing  # noqa: F401  (reading, writing: used by the whole package)
 
 users = Table(
     "users", metadata,
@@ -117,27 +124,3 @@ audit_log = Table(
 
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
-
-
-@contextmanager
-def reading(bind: Engine | Connection) -> Iterator[Connection]:
-    """Read functions take an Engine (a CLI, a test) or a Connection (a request, the build)."""
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            yield conn
-    else:
-        yield bind
-
-
-@contextmanager
-def writing(bind: Engine | Connection) -> Iterator[Connection]:
-    """One transaction for a change and its audit entry. A Connection already in a transaction
-    (the build's) is used as it is and not committed: the caller owns that transaction."""
-    if isinstance(bind, Engine):
-        with bind.begin() as conn:
-            yield conn
-    elif bind.in_transaction():
-        yield bind
-    else:
-        with bind.begin():
-            yield bind

@@ -8,8 +8,8 @@ database every worker and host shares, updated atomically (INSERT ... ON CONFLIC
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"

@@ -1,0 +1,87 @@
+"""Every facet, declared once. One row feeds the search index (its keyword field and facet counts),
+the stored term rows, the web's filters and facet panels, the JSON API and its OpenAPI document,
+and the `kb search` options. Adding a facet is a row here (and its terms in kb/vocabulary.yaml).
+
+- `name`: the index field and the key of the facet counts in search results (JSON: `facets`);
+- `param`: the URL parameter, the CLI option (`--param`, with `-` for `_`) and the stored term kind;
+- `vocabulary`: the vocabulary kind that lists its values (None: checked against `pattern`);
+- `values`: a case's values (`this_year` ends an ongoing period);
+- `indexed`: False for a facet that is not in the index (review status comes from the reviews).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .fields import parse_period
+from .model import Case
+
+CURRENT_YEAR_CAP = 2100
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    param: str
+    label: str
+    help: str
+    vocabulary: str | None = None
+    values: Callable[[Case, int], list[str]] | None = None
+    pattern: str = ""          # the form of a value without a vocabulary
+    example: str = ""
+    upper: bool = False        # values are upper-cased (country codes)
+    indexed: bool = True
+    stored: bool = False       # kept in the index for result lists (themes, country)
+    terms: bool = False        # stored as term rows too (case lists by theme, concept, country...)
+    aliases: tuple[str, ...] = ()   # more `field:` names for queries
+
+    @property
+    def option(self) -> str:
+        return "--" + self.param.replace("_", "-")
+
+    def check(self, value: str) -> bool:
+        return not self.pattern or re.fullmatch(self.pattern, value) is not None
+
+
+def period_years(period: str, this_year: int) -> list[str]:
+    parsed = parse_period(period)
+    if not parsed:
+        return []
+    start, end = parsed
+    end = this_year if end is None else end
+    return [str(year) for year in range(start, min(end, CURRENT_YEAR_CAP) + 1)]
+
+
+def decades(period: str, this_year: int) -> list[str]:
+    """'1992-2005' -> ['1990s', '2000s']; an ongoing period runs to this year."""
+    return sorted({f"{int(year) // 10 * 10}s" for year in period_years(period, this_year)})
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("themes", "theme", "Theme", "MDLE theme", "themes", lambda case, _: case.themes, stored=True, terms=True),
+    Facet("concepts", "concept", "Concept", "concept", "concepts", lambda case, _: case.concepts, terms=True),
+    Facet("country", "country", "Country", "ISO 3166-1 alpha-2 code", None, lambda case, _: case.country,
+          pattern=r"[A-Za-z]{2}", example="GB", upper=True, stored=True, terms=True),
+    Facet("market_levels", "market_level", "Market level", "market level", "market_levels",
+          lambda case, _: case.market_levels, terms=True),
+    Facet("outcome", "outcome", "Outcome", "outcome of an evidence item", "indicators",
+          lambda case, _: sorted({item.outcome for item in case.evidence if item.outcome})),
+    Facet("design", "design", "Design", "study design of an evidence item", "designs",
+          lambda case, _: sorted({item.design for item in case.evidence if item.design})),
+    Facet("decade", "decade", "Decade", "decade of the case's period", None,
+          lambda case, this_year: decades(case.period, this_year), pattern=r"\d{3}0s", example="1990s",
+          aliases=("decades",)),
+    Facet("review", "review", "Review", "review status (from the reviews, not the index)", indexed=False),
+)
+BY_PARAM = {facet.param: facet for facet in FACETS}
+BY_NAME = {facet.name: facet for facet in FACETS}
+INDEX_FACETS = tuple(facet.name for facet in FACETS if facet.indexed)
+
+# Sort orders a search can be asked for (every backend implements each).
+SORTS = ("relevance", "period", "updated")
+
+
+def facet_values(case: Case, this_year: int) -> dict[str, list[str]]:
+    """A case's values of every indexed facet."""
+    return {facet.name: facet.values(case, this_year) for facet in FACETS if facet.indexed and facet.values}

@@ -1,0 +1,38 @@
+"""What a search backend takes and gives, whatever the engine: documents to index, hits and results."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    score: float
+    snippet: str
+    themes: list[str]
+    country: list[str]
+    period: str
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    suggestion: str | None = None
+    fallback: bool = False
+    ids: list[str] = field(default_factory=list)   # every matching case id (not in the JSON)
+
+    def to_dict(self) -> dict:
+        return {"query": self.query, "total": self.total, "results": [hit.__dict__ for hit in self.hits],
+                "facets": self.facets, "suggestion": self.suggestion}
+
+
+@dataclass
+class IndexDoc:
+    """What the index needs of one case; made by the build from a Case and its sources."""
+
+    fields: dict[str, object]
+    facets: dict[str, list[str]]

@@ -1,0 +1,256 @@
+"""Reading an index generation: ranked search with snippets, facet counts over the whole result
+set, spelling suggestions and more-like-this."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Iterable
+
+import orjson
+from whoosh import index as windex
+from whoosh import query as wq
+from whoosh.collectors import FilterCollector, TimeLimit
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
+
+from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of
+from ...facets import INDEX_FACETS as FACETS
+from ..results import Hit, SearchResult
+from .writer import FACETS_FILE
+
+SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
+RELATED_TERMS = 20       # key terms of a case compared with the others
+RELATED_CHARS = 2500     # ... taken from its title, summary and the start of its body
+RELATED_MAX_SHARE = 0.2  # ... skipping those found in more than this share of all cases
+RANK_SECONDS = 0.6       # the most ranking may take; a request stays well under 2 s
+# sort name (kb.facets.SORTS) -> (stored field, reversed)
+SORT_FIELDS = {"relevance": (None, False), "period": ("period_start", True), "updated": ("updated", True)}
+
+
+@dataclass
+class Index:
+    path: Path
+    _facets_by_doc: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._ix = windex.open_dir(str(self.path))
+        self._searcher = self._ix.searcher()
+        self._parser = make_parser(self._ix.schema)
+        self._analyzer = self._ix.schema["text"].analyzer
+        self._docsets = DocSets(self._searcher)
+        facets = orjson.loads((self.path / FACETS_FILE).read_bytes())
+        reader = self._searcher.reader()
+        ids = reader.column_reader("id")
+        self._ids = [None if reader.is_deleted(n) else text_of(ids[n]) for n in range(reader.doc_count_all())]
+        self._docnum = {case_id: n for n, case_id in enumerate(self._ids) if case_id is not None}
+        self._facets_by_doc = [None if case_id is None else facets.get(case_id, {}) for case_id in self._ids]
+        self._drafts = self._docsets.term("status", "draft")
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def parse(self, text: str) -> tuple[wq.Query, bool]:
+        return parse(self._parser, text)
+
+    def search(self, text: str, **options) -> SearchResult:
+        """Ranked search; one at a time per index (a threaded server shares it: Whoosh's searcher
+        and our posting-list cache are not safe to use from two threads at once)."""
+        with self._lock:
+            return self._search(text, **options)
+
+    def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
+                offset: int = 0, drafts: bool = False, sort: str = "relevance",
+                only_ids: set[str] | None = None) -> SearchResult:
+        visible = self._docsets.all if drafts else self._docsets.all - self._drafts
+        searched, cut_words = first_words(text)
+        q, fallback = self.parse(searched) if searched.strip() else (wq.Every(), False)
+        q, simplified = bound_expansions(q, self._searcher.reader(), visible)
+        fallback = fallback or simplified or cut_words
+        allowed = visible
+        if only_ids is not None:       # a restriction from outside the index, e.g. review status
+            allowed = allowed & frozenset(self._docnum[i] for i in only_ids if i in self._docnum)
+        for name, values in (filters or {}).items():
+            if values:
+                allowed = allowed & frozenset().union(*(self._docsets.term(name, v.lower()) for v in values))
+        sortedby, reverse = SORT_FIELDS.get(sort, SORT_FIELDS["relevance"])
+        if _has_phrase(q):
+            # Whoosh's position matching is the whole cost of a phrase: run it once, unlimited,
+            # and take both the ranking and the matching set from that one pass.
+            results, cut = self._rank(q, set(allowed), None, sortedby, reverse)
+            matched = frozenset(results.docs())
+        else:
+            matched = self._docsets.of(q) & allowed
+            results, cut = None, False
+            if matched and offset < len(matched):
+                results, cut = self._rank(q, set(matched), offset + limit, sortedby, reverse)
+        hits: list[Hit] = []
+        if results is not None and offset < len(matched):
+            terms = self._snippet_terms(q)
+            hits = [self._hit(hit, terms, scored=sortedby is None) for hit in results[offset: offset + limit]]
+        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text, visible),
+                            fallback or cut, [self._ids[n] for n in matched])
+
+    def _rank(self, q: wq.Query, allowed: set[int], limit: int | None, sortedby, reverse: bool):
+        """(results, cut): Whoosh's ranking, stopped after RANK_SECONDS with the best found so far.
+        Scoring is Whoosh's pure-Python loop over every posting of every word: at 10,000 cases an
+        AND of 20 common words took 3.4 s and an OR of 40 took 3.5 s; counts and facets come from
+        posting sets and stay complete (for phrases, from the documents matched in time)."""
+        collector = BoundedCollector(self._searcher.collector(limit=limit, sortedby=sortedby, reverse=reverse),
+                                     allowed, RANK_SECONDS)
+        try:
+            self._searcher.search_with_collector(q, collector)
+        except TimeLimit:
+            return collector.results(), True
+        return collector.results(), False
+
+    @staticmethod
+    def _snippet_terms(q: wq.Query) -> frozenset[str]:
+        """Analysed words of the query to mark in a snippet (prefixes and wildcards arrive here
+        already expanded to indexed words, by bound_expansions)."""
+        return frozenset(text_of(t) for fieldname, t in q.all_terms(phrases=True)
+                         if fieldname in ("text", "title", "summary"))
+
+    def _hit(self, hit, terms: frozenset[str], scored: bool = True) -> Hit:
+        """One result; in a sorted search Whoosh's `score` is the sort key, so there is none."""
+        stored = hit.fields()
+        snippet = ""
+        for source in (stored.get("body", ""), stored.get("summary", "")):
+            if source and terms:
+                snippet = highlight(source, terms, self._analyzer, ContextFragmenter(200, 60, SNIPPET_CHARLIMIT),
+                                    HtmlFormatter(tagname="mark", classname="match", termclass="t"), top=2)
+            if snippet:
+                break
+        return Hit(id=stored["id"], title=stored["title"], score=round(float(hit.score or 0.0), 4) if scored else 0.0,
+                   snippet=" ".join((snippet or escape(stored.get("summary", "")[:240])).split()), themes=_split(stored.get("themes")),
+                   country=_split(stored.get("country")), period=stored.get("period", ""))
+
+    def _count_facets(self, docnums: Iterable[int]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+        for n in docnums:
+            values = self._facets_by_doc[n]
+            for name in FACETS:
+                bucket = counts[name]
+                for value in (values or {}).get(name, ()):
+                    bucket[value] = bucket.get(value, 0) + 1
+        return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
+
+    def suggest(self, text: str, visible: frozenset[int] | None = None) -> str | None:
+        """A corrected query when some plain words are in no text the reader may see and a close
+        word is. Everything comes from `visible` (published cases, or also drafts for reviewers):
+        a word counts as known when its stem is in a visible case, and a candidate (an unstemmed
+        word of a title or summary, one or two edits away) only when its stem is too, ranked by
+        distance and then by how many visible cases have it. Words of drafts are never offered
+        to readers, not even as a ranking weight."""
+        visible = self._docsets.all - self._drafts if visible is None else visible
+        reader = self._searcher.reader()
+        changed = False
+
+        def stems(word: str) -> list[str]:
+            return [token.text for token in self._analyzer(word)]
+
+        def seen_in(word: str) -> int:
+            return max((len(self._docsets.term("text", stem) & visible) for stem in stems(word)), default=-1)
+
+        def known(word: str) -> bool:   # a stop word (no stems) counts as known; isdisjoint stops early
+            found = stems(word)
+            return not found or any(not self._docsets.term("text", stem).isdisjoint(visible) for stem in found)
+
+        def fix(match: re.Match) -> str:
+            nonlocal changed
+            word = match.group(0)
+            if _OPERATOR.match(word) or len(word) < 3 or known(word):
+                return word   # an operator, too short, a stop word or a word a visible case has
+            best = None
+            for distance in (1, 2):
+                for fieldname in ("summary", "title"):
+                    spelling = self._ix.schema[fieldname].spelling_fieldname(fieldname)
+                    for candidate in reader.terms_within(spelling, word.lower(), distance, prefix=1):
+                        candidate = text_of(candidate)
+                        cases = seen_in(candidate) if candidate != word.lower() else 0
+                        if cases > 0 and (best is None or (distance, -cases, candidate) < best):
+                            best = (distance, -cases, candidate)
+                if best is not None:
+                    break
+            if best is None:
+                return word
+            changed = True
+            return best[2]
+
+        corrected = re.sub(r"(?<![\w:])[^\W\d_]+(?![\w:*])", fix, text[:500])
+        return corrected if changed else None
+
+    def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
+        """Cases sharing the most distinctive words of this one.
+
+        The case's key terms (Whoosh's key-term extraction over its text) are weighted and
+        summed over the cached posting sets of the documents containing them; terms found in more
+        than a fifth of the collection say little about similarity and are skipped. Whoosh's own
+        `more_like` scored a 15-term union over the whole index: 45 ms a case at 10,000 cases."""
+        with self._lock:
+            docnum = self._searcher.document_number(id=case_id)
+            if docnum is None:
+                return []
+            stored = self._searcher.stored_fields(docnum)
+            # the title, summary and the first part of the body: enough to find the case's
+            # distinctive words, and looking up every word of a long body cost more than the rest
+            text = "\n".join((stored.get("title", ""), stored.get("summary", ""), stored.get("body", "")[:RELATED_CHARS]))
+            allowed = self._docsets.all if drafts else self._docsets.all - self._drafts
+            scores: dict[int, float] = {}
+            common = len(allowed) * RELATED_MAX_SHARE
+            for term, weight in self._searcher.key_terms_from_text("text", text, numterms=RELATED_TERMS):
+                postings = self._docsets.term("text", term)
+                if len(postings) <= max(common, 2):
+                    for other in postings & allowed:
+                        scores[other] = scores.get(other, 0.0) + weight
+            scores.pop(docnum, None)
+            best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+            return [self._stored_hit(other, score) for other, score in best]
+
+    def _stored_hit(self, docnum: int, score: float) -> Hit:
+        stored = self._searcher.stored_fields(docnum)
+        return Hit(id=stored["id"], title=stored["title"], score=round(score, 4), snippet="",
+                   themes=_split(stored.get("themes")), country=_split(stored.get("country")),
+                   period=stored.get("period", ""))
+
+    def doc_count(self) -> int:
+        return self._searcher.doc_count()
+
+
+class BoundedCollector(FilterCollector):
+    """Whoosh's FilterCollector (only `allow`ed documents) that also stops with TimeLimit once
+    `seconds` have passed, keeping what it collected. Whoosh's own TimeLimitCollector cannot be
+    combined with a filter: each collects its child's matches itself, so the outer one bypasses
+    the inner one's check."""
+
+    CHECK_EVERY = 256   # documents between looks at the clock
+
+    def __init__(self, child, allow: set[int], seconds: float):
+        super().__init__(child, allow=allow)
+        self.allowed = frozenset(allow)   # an empty set allows nothing (Whoosh would read it as no filter)
+        self.seconds = seconds
+        self.deadline = 0.0
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.deadline = time.monotonic() + self.seconds
+
+    def collect_matches(self):
+        child, allowed, offset = self.child, self.allowed, self.offset
+        for seen, sub_docnum in enumerate(child.matches()):
+            if seen % self.CHECK_EVERY == 0 and time.monotonic() > self.deadline:
+                raise TimeLimit
+            if offset + sub_docnum in allowed:
+                child.collect(sub_docnum)
+
+
+def _has_phrase(q: wq.Query) -> bool:
+    return any(isinstance(leaf, wq.Phrase) for leaf in ([q] if q.is_leaf() else q.leaves()))
+
+
+def _split(value) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+

@@ -1,0 +1,143 @@
+"""Reads of a built knowledge base for pages and the API: cases, sources, counts, the evidence map.
+
+Everything here is a query on the database the build wrote; nothing re-reads the Markdown files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import Connection, Engine
+
+from .. import storage
+from ..model import Case, Source
+
+T = storage
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """What a list of cases shows."""
+
+    id: str
+    title: str
+    summary: str
+    themes: list[str]
+    country: list[str]
+    period: str
+    period_start: int | None
+    updated: str
+    status: str
+
+
+def _summary(row) -> CaseSummary:
+    data = row.data
+    return CaseSummary(row.id, row.title, row.summary, data.get("themes", []), data.get("country", []),
+                       row.period, row.period_start, row.updated, row.status)
+
+
+def _visible(drafts: bool):
+    return T.cases.c.status != "draft" if not drafts else T.cases.c.id.isnot(None)
+
+
+def case(bind: Engine | Connection, case_id: str, drafts: bool = False) -> Case | None:
+    with storage.reading(bind) as conn:
+        row = conn.execute(select(T.cases.c.data, T.cases.c.body)
+                           .where(and_(T.cases.c.id == case_id, _visible(drafts)))).first()
+    if row is None:
+        return None
+    found = Case.from_dict(row.data)
+    found.body = row.body
+    return found
+
+
+def cases(bind: Engine | Connection, *, drafts: bool = False, kind: str | None = None, name: str | None = None,
+          ids: list[str] | None = None, order: str = "title", limit: int | None = None) -> list[CaseSummary]:
+    """Cases, optionally those with a term (kind 'theme', 'concept', 'country', ...) or given ids."""
+    query = select(T.cases.c.id, T.cases.c.title, T.cases.c.summary, T.cases.c.data, T.cases.c.period,
+                   T.cases.c.period_start, T.cases.c.updated, T.cases.c.status).where(_visible(drafts))
+    if kind:
+        query = query.where(T.cases.c.id.in_(select(T.case_terms.c.case_id).where(
+            and_(T.case_terms.c.kind == kind, T.case_terms.c.name == name))))
+    if ids is not None:
+        query = query.where(T.cases.c.id.in_(ids))
+    orders = {"title": [T.cases.c.title], "updated": [T.cases.c.updated.desc(), T.cases.c.title],
+              "period": [T.cases.c.period_start, T.cases.c.title]}
+    query = query.order_by(*orders[order])
+    if limit:
+        query = query.limit(limit)
+    with storage.reading(bind) as conn:
+        return [_summary(row) for row in conn.execute(query)]
+
+
+def term_counts(bind: Engine | Connection, kind: str, drafts: bool = False) -> dict[str, int]:
+    query = (select(T.case_terms.c.name, func.count()).join(T.cases, T.cases.c.id == T.case_terms.c.case_id)
+             .where(and_(T.case_terms.c.kind == kind, _visible(drafts))).group_by(T.case_terms.c.name))
+    with storage.reading(bind) as conn:
+        return dict(conn.execute(query).all())
+
+
+def sources(bind: Engine | Connection, keys: list[str] | None = None) -> dict[str, Source]:
+    query = select(T.sources.c.key, T.sources.c.entry_type, T.sources.c.fields, T.sources.c.raw).order_by(T.sources.c.position)
+    if keys is not None:
+        query = query.where(T.sources.c.key.in_(keys))
+    with storage.reading(bind) as conn:
+        return {row.key: Source(row.key, row.entry_type, row.fields, row.raw) for row in conn.execute(query)}
+
+
+@dataclass(frozen=True)
+class Citing:
+    case_id: str
+    case_title: str
+    evidence_id: str | None
+    locator: str
+
+
+def citing(bind: Engine | Connection, key: str, drafts: bool = False) -> list[Citing]:
+    """Every case body and evidence item citing `key`, in case-title order (source backlinks)."""
+    query = (select(T.citations.c.case_id, T.cases.c.title, T.citations.c.evidence_id, T.citations.c.locator)
+             .join(T.cases, T.cases.c.id == T.citations.c.case_id)
+             .where(and_(T.citations.c.source_key == key, _visible(drafts)))
+             .order_by(T.cases.c.title, T.citations.c.position))
+    with storage.reading(bind) as conn:
+        seen: dict[tuple, Citing] = {}
+        for row in conn.execute(query):
+            seen.setdefault((row.case_id, row.evidence_id, row.locator), Citing(*row))
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class MapCell:
+    count: int
+    mean_strength: float | None
+
+
+def evidence_map(bind: Engine | Connection, drafts: bool = False) -> dict[tuple[str, str], MapCell]:
+    """(theme, outcome) -> number of evidence items and their mean SMS strength."""
+    query = (select(T.case_terms.c.name, T.evidence_items.c.outcome, func.count(), func.avg(T.evidence_items.c.strength))
+             .join(T.evidence_items, T.evidence_items.c.case_id == T.case_terms.c.case_id)
+             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id)
+             .where(and_(T.case_terms.c.kind == "theme", _visible(drafts)))
+             .group_by(T.case_terms.c.name, T.evidence_items.c.outcome))
+    with storage.reading(bind) as conn:
+        return {(theme, outcome): MapCell(count, float(mean) if mean is not None else None)
+                for theme, outcome, count, mean in conn.execute(query)}
+
+
+def reconciled_by_cell(bind: Engine | Connection, public: dict, drafts: bool = False) -> dict[tuple[str, str], list[int]]:
+    """(theme, outcome) -> reconciled SMS grades of its evidence items (from the reviews' public view)."""
+    graded = {(g.target.case_id, g.target.evidence_id): g.sms_grade for g in public.values()
+              if g.target.evidence_id and g.sms_grade}
+    if not graded:
+        return {}
+    query = (select(T.case_terms.c.name, T.evidence_items.c.case_id, T.evidence_items.c.id, T.evidence_items.c.outcome)
+             .join(T.evidence_items, T.evidence_items.c.case_id == T.case_terms.c.case_id)
+             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id)
+             .where(and_(T.case_terms.c.kind == "theme", _visible(drafts),
+                         T.evidence_items.c.case_id.in_({case for case, _ in graded}))))
+    found: dict[tuple[str, str], list[int]] = {}
+    with storage.reading(bind) as conn:
+        for theme, case_id, evidence_id, outcome in conn.execute(query):
+            if (case_id, evidence_id) in graded:
+                found.setdefault((theme, outcome), []).append(graded[(case_id, evidence_id)])
+    return found
