@@ -14,10 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .fields import parse_period
 from .model import Case
-
-CURRENT_YEAR_CAP = 2100
 
 
 @dataclass(frozen=True)
@@ -44,18 +41,8 @@ class Facet:
         return not self.pattern or re.fullmatch(self.pattern, value) is not None
 
 
-def period_years(period: str, this_year: int) -> list[str]:
-    parsed = parse_period(period)
-    if not parsed:
-        return []
-    start, end = parsed
-    end = this_year if end is None else end
-    return [str(year) for year in range(start, min(end, CURRENT_YEAR_CAP) + 1)]
-
-
-def decades(period: str, this_year: int) -> list[str]:
-    """'1992-2005' -> ['1990s', '2000s']; an ongoing period runs to this year."""
-    return sorted({f"{int(year) // 10 * 10}s" for year in period_years(period, this_year)})
+def decades(case: Case, this_year: int) -> list[str]:
+    return case.span.decades(this_year) if case.span else []
 
 
 FACETS: tuple[Facet, ...] = (
@@ -70,7 +57,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("design", "design", "Design", "study design of an evidence item", "designs",
           lambda case, _: sorted({item.design for item in case.evidence if item.design})),
     Facet("decade", "decade", "Decade", "decade of the case's period", None,
-          lambda case, this_year: decades(case.period, this_year), pattern=r"\d{3}0s", example="1990s",
+          decades, pattern=r"\d{3}0s", example="1990s",
           aliases=("decades",)),
     Facet("review", "review", "Review", "review status (from the reviews, not the index)", indexed=False),
 )

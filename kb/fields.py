@@ -52,12 +52,38 @@ EVIDENCE_FIELDS: tuple[FieldSpec, ...] = (
 INDICATOR_GROUPS = {"traditional": "indicators_traditional", "harm": "indicators_harm"}
 
 
+CURRENT_YEAR_CAP = 2100   # an ongoing period's years run to this year at most
+
+
+@dataclass(frozen=True)
+class Period:
+    """A case's period as a value: `2003`, `2003-2005`, or ongoing `2003-` (end None). Parsed once
+    here; the index, the stored rows and the facets ask it instead of re-reading the string."""
+
+    start: int
+    end: int | None
+
+    @classmethod
+    def parse(cls, value: str) -> "Period | None":
+        match = PERIOD.match(value or "")
+        if not match:
+            return None
+        start = int(match.group(1))
+        if match.group(2) is None:
+            return cls(start, start)
+        return cls(start, int(match.group(3)) if match.group(3) else None)
+
+    def years(self, this_year: int) -> list[int]:
+        """Every year of the period; an ongoing one runs to `this_year`."""
+        end = this_year if self.end is None else self.end
+        return list(range(self.start, min(end, CURRENT_YEAR_CAP) + 1))
+
+    def decades(self, this_year: int) -> list[str]:
+        """'1992-2005' -> ['1990s', '2000s']."""
+        return sorted({f"{year // 10 * 10}s" for year in self.years(this_year)})
+
+
 def parse_period(value: str) -> tuple[int, int | None] | None:
     """'2003' -> (2003, 2003); '2003-2005' -> (2003, 2005); '2003-' -> (2003, None)."""
-    match = PERIOD.match(value or "")
-    if not match:
-        return None
-    start = int(match.group(1))
-    if match.group(2) is None:
-        return start, start
-    return start, int(match.group(3)) if match.group(3) else None
+    period = Period.parse(value)
+    return (period.start, period.end) if period else None

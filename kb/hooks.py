@@ -59,12 +59,17 @@ def subscribe(event: str) -> Callable:
     return add
 
 
-def announce(event: str, payload: BuildEvent) -> BuildEvent:
+def load_subscribers() -> None:
+    """Import the modules in SUBSCRIBERS once, so that their handlers are registered."""
     global _loaded
     if not _loaded:
         for name in SUBSCRIBERS:
             importlib.import_module(name)
         _loaded = True
+
+
+def announce(event: str, payload: BuildEvent) -> BuildEvent:
+    load_subscribers()
     for handler in _handlers[event]:
         handler(payload)
     return payload

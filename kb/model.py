@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .fields import Period
+
 
 @dataclass(frozen=True)
 class CiteRef:
@@ -64,12 +66,15 @@ class Case:
     sha256: str = ""
 
     @property
+    def span(self) -> Period | None:
+        """The period as a value (None when it is not a valid period)."""
+        return Period.parse(self.period)
+
+    @property
     def period_years(self) -> tuple[int | None, int | None]:
         """(start, end) years; end None means ongoing."""
-        from .fields import parse_period
-
-        parsed = parse_period(self.period)
-        return parsed if parsed else (None, None)
+        span = self.span
+        return (span.start, span.end) if span else (None, None)
 
     def cited_keys(self) -> list[str]:
         """Every cited key in order of first appearance (body, then evidence)."""

@@ -141,7 +141,7 @@ def test_no_space_left_in_process(kb_root, monkeypatch, where):
         raise OSError(errno.ENOSPC, "No space left on device")
     target = "build_generation" if where == "index" else None
     if target:
-        from kb.search.whoosh import WhooshBackend   # the search backend writing its generation
+        from kb.search.whoosh import WhooshBackend  # the search backend writing its generation
         monkeypatch.setattr(WhooshBackend, target, full)
     else:
         monkeypatch.setattr(build_module, "_write_database", full)

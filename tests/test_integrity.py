@@ -13,14 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
-from test_reviews import (  # noqa: F401  (fixtures)
-    FIRST,
-    GRADED,
-    PASSWORD,
-    USERS,
-    cheap_hashing,
-    env,
-)
+from test_reviews import FIRST, GRADED, PASSWORD, USERS, cheap_hashing, env  # noqa: F401  (fixtures)
 from test_reviews_io import fresh  # noqa: F401  (fixture)
 
 from kb import storage

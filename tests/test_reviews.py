@@ -25,7 +25,21 @@ from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
 from kb.reviews.io import export_records
 from kb.reviews.orphans import follow_former_ids, orphaned_reconciliations, orphaned_reviews
 from kb.reviews.roles import ANONYMOUS, User, system_actor
-from kb.reviews.service import Target, add_tag, create_review, get_review, public_view, reconcile, render_note, review_queue, reviews_of, set_setting, todo_list, update_review, visible_reviews
+from kb.reviews.service import (
+    Target,
+    add_tag,
+    create_review,
+    get_review,
+    public_view,
+    reconcile,
+    render_note,
+    review_queue,
+    reviews_of,
+    set_setting,
+    todo_list,
+    update_review,
+    visible_reviews,
+)
 from kb.reviews.tables import audit_log, reviews
 from kb.storage.build import build
 

@@ -10,13 +10,7 @@ import uuid
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from test_reviews import (  # noqa: F401  (fixtures)
-    GRADED,
-    PASSWORD,
-    USERS,
-    cheap_hashing,
-    env,
-)
+from test_reviews import GRADED, PASSWORD, USERS, cheap_hashing, env  # noqa: F401  (fixtures)
 
 from kb import storage
 from kb.cli import main

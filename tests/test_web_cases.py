@@ -163,18 +163,17 @@ def test_rendered_pages_are_shared_between_workers_and_renewed_by_a_build(app, c
     result = CliRunner().invoke(main, ["--root", str(built_root), "render", "--style", "apa", "--procs", "1"])
     assert result.output.startswith("rendered 1 case page(s) in apa")         # sample-case was already there
     engine = app.extensions["kb"]["kb"].engine
-    rows = lambda: sorted(engine.connect().execute(select(storage.rendered.c.generation, storage.rendered.c.case_id,
-                                                          storage.rendered.c.style)).all())
-    assert [(case, style) for _, case, style in rows()] == [("sample-case", "apa"), ("second-case", "apa")]
+    rows = lambda: sorted(engine.connect().execute(select(storage.rendered.c.case_id, storage.rendered.c.style,
+                                                          storage.rendered.c.version)).all())
+    assert [(case, style) for case, style, _ in rows()] == [("sample-case", "apa"), ("second-case", "apa")]
     stored = {case: data for case, data in engine.connect().execute(
         select(storage.rendered.c.case_id, storage.rendered.c.data))}
     path = built_root / "case_studies" / "police" / "sample-case.md"
     path.write_text(path.read_text(encoding="utf-8").replace("Police worked", "Officers worked"), encoding="utf-8")
-    report = build(built_root)
-    generation = report.generation
-    assert [(g, case, style) for g, case, style in rows()] == [
-        (generation, case, style) for case in ("sample-case", "second-case")
-        for style in ("apa", "chicago-author-date", "harvard")]                # every style, all current
+    build(built_root)
+    current = {case.id: pages.version(case) for case in app.extensions["kb"]["kb"].full_cases()}
+    assert rows() == [("sample-case", style, current["sample-case"]) for style in ("apa", "chicago-author-date", "harvard")
+                      ] + [("second-case", "apa", current["second-case"])]   # the edited case in every style; the other kept
     after = {case: data for case, data, style in engine.connect().execute(
         select(storage.rendered.c.case_id, storage.rendered.c.data, storage.rendered.c.style)) if style == "apa"}
     assert after["second-case"] == stored["second-case"] and after["sample-case"] != stored["sample-case"]

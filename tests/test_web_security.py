@@ -11,20 +11,14 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
-from test_web_reviews import (  # noqa: F401  (fixture)
-    PASSWORD,
-    TARGET,
-    review,
-    signin,
-    users,
-)
+from test_web_reviews import PASSWORD, TARGET, review, signin, users  # noqa: F401  (fixture)
 
 from kb.reviews import accounts, throttle
 from kb.reviews.roles import system_actor
 from kb.reviews.tables import signin_failures
+from kb.settings import SettingError
 from webapp import create_app
 from webapp.security import CSP, local_target
-from kb.settings import SettingError
 
 PAGES = ["/", "/search?q=police", "/cases/sample-case", "/sources/doe2020policing", "/themes",
          "/themes/police-harm-reduction", "/evidence-map", "/charts", "/basket", "/signin", "/compare?id=sample-case&id=second-case",

@@ -141,9 +141,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @pytest.fixture
 def accounts_made(built_root):
+    from kb import storage
     from kb.reviews import accounts
     from kb.reviews.roles import system_actor
-    from kb import storage
     from kb.settings import Settings
     os.environ.pop("KB_DATABASE_URL", None)
     engine = storage.open_database(Settings.for_root(built_root))

@@ -2,17 +2,7 @@
 cookie), exported together as BibTeX, RIS, CSL-JSON or a formatted list."""
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
 
 from kb.citations import STYLES, Basket, Formatter, basket_citations, source_to_csl, unique_sources
 from webapp.cases import EXPORTS, chosen_style, export_response

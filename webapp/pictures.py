@@ -8,7 +8,6 @@ from typing import Callable
 from flask import url_for
 from markupsafe import Markup
 
-
 ROW = 22
 LEFT = 330
 WIDTH = 900

@@ -6,25 +6,42 @@ from __future__ import annotations
 
 import time
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 
 from kb.errors import KbError
-from kb.reviews import (ANONYMOUS, CONFIDENCE, RELEVANCE, SMS_GRADES, STATUSES, ConflictError, InvalidReview,
-                        PermissionDenied, SigninLimit, add_tag, blind_mode, create_review, end_sessions,
-                        audit_history, get_reconciliation, get_user, independent_grades_of, list_tags, orphaned_reviews,
-                        parse_target, reconcile, release_signin, require, reserve_signin, review_queue, set_setting,
-                        review_agreement, todo_list, update_review, verify, visible_reviews)
+from kb.reviews import (
+    ANONYMOUS,
+    CONFIDENCE,
+    RELEVANCE,
+    SMS_GRADES,
+    STATUSES,
+    ConflictError,
+    InvalidReview,
+    PermissionDenied,
+    SigninLimit,
+    add_tag,
+    audit_history,
+    blind_mode,
+    create_review,
+    end_sessions,
+    get_reconciliation,
+    get_user,
+    independent_grades_of,
+    list_tags,
+    orphaned_reviews,
+    parse_target,
+    reconcile,
+    release_signin,
+    require,
+    reserve_signin,
+    review_agreement,
+    review_queue,
+    set_setting,
+    todo_list,
+    update_review,
+    verify,
+    visible_reviews,
+)
 from webapp.kbstore import get_kb, get_vocab
 from webapp.params import whole_number
 from webapp.security import local_target

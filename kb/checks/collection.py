@@ -8,8 +8,8 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..errors import ERROR, INFO, WARNING, Problem, shown
-from .registry import register
 from ..urls import is_web_url
+from .registry import register
 
 if TYPE_CHECKING:
     from ..content.collection import Collection

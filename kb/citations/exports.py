@@ -12,11 +12,7 @@ import re
 from typing import Iterable
 
 import rispy
-from bibtexparser.middlewares.names import (
-    InvalidNameError,
-    parse_single_name_into_parts,
-    split_multiple_persons_names,
-)
+from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_into_parts, split_multiple_persons_names
 
 from ..model import Case, Source
 from ..urls import bare_doi, doi_url, safe_url

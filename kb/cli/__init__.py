@@ -13,11 +13,11 @@ from pathlib import Path
 import click
 
 from .. import __version__, facets
+from ..citations.styles import STYLES
 from ..errors import WARNING, KbError, ValidationFailed, exit_code
 from ..knowledgebase import session
 from ..settings import SettingError, Settings
 from ..storage.build import build as run_build
-from ..citations.styles import STYLES
 from .common import OUTPUT_FORMATS, Context, _print_problems, _progress, pass_ctx
 
 
@@ -243,12 +243,10 @@ def db_upgrade(obj: Context) -> None:
     """Create or upgrade the database schema to this version of kb (kb build does it too)."""
     from .. import storage
     try:
-        engine = storage.open_database(obj.settings, create=True)
-        before, after = storage.schema_revision(engine), storage.head_revision()
-        engine.dispose()
+        storage.open_database(obj.settings, create=True).dispose()
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"database schema at revision {after}" + ("" if before == after else " (upgraded)"))
+    click.echo(f"database schema at revision {storage.head_revision()}")
 
 
 from .cite import bib, cite

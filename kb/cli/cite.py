@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from ..checks.bibliography import ALL_STYLES, check_bibliography
-
 from ..citations.selection import CITE_FORMATS, CiteRequest, Library, backlinks, choices_message, cite_output
 from ..citations.styles import ALIASES, STYLES
 from ..errors import KbError, UnknownIdError, exit_code

@@ -19,8 +19,8 @@ from ..reviews import accounts
 from ..reviews.errors import ImportFailed
 from ..reviews.roles import system_actor
 from ..reviews.vocab import ROLES
-from .common import OUTPUT_FORMATS, Context, pass_ctx
 from .cite import BadInput, emit
+from .common import OUTPUT_FORMATS, Context, pass_ctx
 
 ROLE_CHOICE = click.Choice(ROLES)
 ROLES_HELP = "reader, reviewer, editor or admin; each can do what the one before can, and more (docs/reviews.md)."

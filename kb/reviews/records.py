@@ -12,7 +12,19 @@ from typing import Any
 from ..content import markup
 from ..errors import KbError, shown
 from ..fields import RESERVED_IDS
-from .vocab import CONFIDENCE, FIELDS, MAX_NOTE, MAX_REASON, MAX_TAGS, RELEVANCE, SLUG, SMS_GRADES, STATUSES, SUBMITTED, TAG
+from .vocab import (
+    CONFIDENCE,
+    FIELDS,
+    MAX_NOTE,
+    MAX_REASON,
+    MAX_TAGS,
+    RELEVANCE,
+    SLUG,
+    SMS_GRADES,
+    STATUSES,
+    SUBMITTED,
+    TAG,
+)
 
 
 @dataclass(frozen=True, order=True)

@@ -20,7 +20,16 @@ from ..errors import UnknownIdError
 from . import audit
 from .errors import ConflictError, InvalidReview, PermissionDenied
 from .notes import render_note
-from .records import REVIEW_VALUES, Reconciliation, Review, Target, completeness_errors, dedupe, parse_target, value_errors
+from .records import (
+    REVIEW_VALUES,
+    Reconciliation,
+    Review,
+    Target,
+    completeness_errors,
+    dedupe,
+    parse_target,
+    value_errors,
+)
 from .roles import User, acting
 from .settings import blind_mode, get_setting, set_setting  # noqa: F401
 from .tables import independent_grades, now, reading, reconciliations, reviews, writing

@@ -8,18 +8,8 @@ Timestamps are ISO 8601 strings in UTC: they sort, compare and round-trip throug
 from __future__ import annotations
 
 import datetime as dt
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-)
+
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 
 from ..storage import metadata, reading, writing  # noqa: F401  (reading, writing: used by the whole package)
 

@@ -115,12 +115,22 @@ files = Table(
     Column("parsed", JSON, nullable=False),
 )
 
-# Case pages rendered once per build generation and shared by every web worker (see kb/storage/pages.py).
+# Case pages rendered by the build and shared by every web worker (see kb/storage/pages.py), keyed
+# by the version of the case they were made from (its content hash and the renderer's version).
 rendered = Table(
     "rendered", metadata,
-    Column("generation", String(64), primary_key=True),
     Column("case_id", String(200), primary_key=True),
     Column("style", String(64), primary_key=True),
+    Column("version", String(80), primary_key=True),
+    Column("data", JSON, nullable=False),
+)
+
+# The related cases of each published case, per index generation (they depend on the whole
+# index): computed by the first request that shows the case, read by every worker after it.
+related = Table(
+    "related", metadata,
+    Column("generation", String(64), primary_key=True),
+    Column("case_id", String(200), primary_key=True),
     Column("data", JSON, nullable=False),
 )
 

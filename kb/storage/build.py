@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from .. import hooks, search, storage
@@ -50,6 +50,7 @@ class BuildReport:
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    rendered: int = 0                               # case pages rendered (all styles)
     moved: list = field(default_factory=list)      # reviews that followed a case's former_ids
     orphaned: list = field(default_factory=list)   # reviews whose case or evidence item is gone
 
@@ -151,10 +152,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _cached_files(engine: Engine) -> tuple[dict[str, ParsedFile], ParsedBibliography | None]:
+def _cached_files(conn: Connection) -> tuple[dict[str, ParsedFile], ParsedBibliography | None]:
     """The parse of every file from the last build (case files, and the bibliography)."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(storage.files.c.path, storage.files.c.sha256, storage.files.c.parsed)).all()
+    rows = conn.execute(select(storage.files.c.path, storage.files.c.sha256, storage.files.c.parsed)).all()
     cached, bib = {}, None
     for path, sha, parsed in rows:
         problems = [Problem(**p) for p in parsed.get("problems", [])]
@@ -193,7 +193,8 @@ def build(settings: Settings | Path, data: Path | str | None = None, *, procs: i
         engine = None
         try:
             engine = storage.open_database(settings, create=True)
-            report = _build(settings, engine, procs=procs, full=full, strict=strict, progress=progress)
+            with engine.connect() as conn:   # one connection for the build's reads and its transaction
+                report = _build(settings, conn, procs=procs, full=full, strict=strict, progress=progress)
         except OSError as exc:           # a full disk, a quota, a read-only folder: one clear message
             raise KbError(_write_error(data_dir, exc)) from None
         except OperationalError as exc:  # SQLite's "database or disk is full" and kin
@@ -214,17 +215,17 @@ def _write_error(data_dir: Path, exc: BaseException) -> str:
             "was removed")
 
 
-def _build(settings: Settings, engine: Engine, *, procs, full, strict, progress) -> BuildReport:
+def _build(settings: Settings, conn: Connection, *, procs, full, strict, progress) -> BuildReport:
     report = BuildReport()
     root = settings.root
-    current_generation = storage.get_meta(engine, "index_generation")
+    current_generation = storage.get_meta(conn, "index_generation")
     # what a build killed or failed mid-way left behind (kill -9 leaves no chance to clean up)
     backend = search.backend(settings)
     backend.remove_stale(
-                        keep={current_generation, storage.get_meta(engine, "previous_generation")} - {""})
+                        keep={current_generation, storage.get_meta(conn, "previous_generation")} - {""})
     with gc_paused():
         with report.phase("cache"):
-            cached, cached_bib = ({}, None) if full else _cached_files(engine)
+            cached, cached_bib = ({}, None) if full else _cached_files(conn)
         with report.phase("read"):
             collection = load_collection(root, cached=cached, cached_bib=cached_bib, progress=progress)
             problems = collection.all_problems()
@@ -232,18 +233,17 @@ def _build(settings: Settings, engine: Engine, *, procs, full, strict, progress)
         raise ValidationFailed(problems)
     report.cases, report.sources, report.problems = len(collection.cases), len(collection.sources), problems
     report.parsed = sum(1 for f in collection.files if cached.get(f.path) is not f)
-    stored = _stored_cases(engine, cached)
-    bib_changed = storage.get_meta(engine, "bib_sha256") != collection.bib_sha256
+    stored = _stored_cases(conn, cached)
+    bib_changed = storage.get_meta(conn, "bib_sha256") != collection.bib_sha256
     have_index = (backend.has_generation(current_generation)
-                  and storage.get_meta(engine, "index_schema") == backend.schema_version)
+                  and storage.get_meta(conn, "index_schema") == backend.schema_version)
     cases = {case.id: case for case in collection.cases}
     report.changed = sorted(cid for cid, case in cases.items() if stored.get(cid) != (case.sha256, case.path))
     report.removed = sorted(set(stored) - set(cases))
     files_changed = {f.path for f in collection.files if cached.get(f.path) is not f} | (set(cached) - {f.path for f in collection.files})
     if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index):
         report.generation = current_generation
-        with engine.connect() as conn:
-            _announce("build.written", settings, collection, report, conn=conn)
+        _announce("build.written", settings, collection, report, conn=conn)
         return report
     reindex_all = full or bib_changed or not have_index or len(report.changed) > max(FULL_REINDEX_MIN, FULL_REINDEX_SHARE * len(cases))
     report.full_index = reindex_all
@@ -251,8 +251,9 @@ def _build(settings: Settings, engine: Engine, *, procs, full, strict, progress)
     report.reindexed = len(to_index)
     this_year = dt.date.today().year
     with report.phase("documents"):
-        _restore_bodies(engine, [cases[cid] for cid in to_index if not cases[cid].body])
+        _restore_bodies(conn, [cases[cid] for cid in to_index if not cases[cid].body])
         docs = [index_doc(cases[cid], collection.sources, this_year) for cid in to_index]
+    conn.commit()   # end what the reads began: no snapshot is held while the index is written
     generation = f"g{time.time_ns()}"
     workers = procs or (2 if len(docs) >= 2000 and (os.cpu_count() or 1) > 1 else 1)
     try:
@@ -260,7 +261,7 @@ def _build(settings: Settings, engine: Engine, *, procs, full, strict, progress)
             backend.build_generation(generation, docs, base=None if reindex_all else current_generation,
                                     removed=report.removed, procs=workers)
         with report.phase("database"):
-            _write_database(settings, engine, collection, cases, report, bib_changed or full,
+            _write_database(settings, conn, collection, cases, report, bib_changed or full,
                             (current_generation, generation), files_changed)
     except BaseException:
         backend.drop(generation)  # the previous build stays current
@@ -278,38 +279,37 @@ def _announce(event: str, settings: Settings, collection: Collection, report: Bu
     done = hooks.announce(event, hooks.BuildEvent(settings, collection.cases, report.changed, report.removed,
                                                   report.generation, **options))
     report.moved += done.results.get("moved", [])
+    report.rendered += done.results.get("pages", 0)
     if "orphaned" in done.results:
         report.orphaned = done.results["orphaned"]
 
 
-def _stored_cases(engine: Engine, cached: dict[str, ParsedFile]) -> dict[str, tuple[str, str]]:
+def _stored_cases(conn: Connection, cached: dict[str, ParsedFile]) -> dict[str, tuple[str, str]]:
     """id -> (sha256, path) of the cases the last build stored. The cache of parsed files was
     written in the same transaction as the cases table, so it answers without a second query."""
     if cached:
         return {f.case.id: (f.case.sha256, f.path) for f in cached.values() if f.case is not None}
-    with engine.connect() as conn:
-        return {cid: (sha, path) for cid, sha, path in
-                conn.execute(select(storage.cases.c.id, storage.cases.c.sha256, storage.cases.c.path))}
+    return {cid: (sha, path) for cid, sha, path in
+            conn.execute(select(storage.cases.c.id, storage.cases.c.sha256, storage.cases.c.path))}
 
 
-def _restore_bodies(engine: Engine, cached_cases: list[Case]) -> None:
+def _restore_bodies(conn: Connection, cached_cases: list[Case]) -> None:
     """Cached parses leave the body out (it is in the cases table); put it back for re-indexing."""
     by_id = {case.id: case for case in cached_cases}
-    with engine.connect() as conn:
-        for start in range(0, len(cached_cases), 500):
-            chunk = list(by_id)[start:start + 500]
-            for case_id, body in conn.execute(select(storage.cases.c.id, storage.cases.c.body)
-                                              .where(storage.cases.c.id.in_(chunk))):
-                by_id[case_id].body = body
+    for start in range(0, len(cached_cases), 500):
+        chunk = list(by_id)[start:start + 500]
+        for case_id, body in conn.execute(select(storage.cases.c.id, storage.cases.c.body)
+                                          .where(storage.cases.c.id.in_(chunk))):
+            by_id[case_id].body = body
 
 
-def _write_database(settings: Settings, engine: Engine, collection: Collection, cases: dict[str, Case], report: BuildReport,
+def _write_database(settings: Settings, conn: Connection, collection: Collection, cases: dict[str, Case], report: BuildReport,
                     write_sources: bool, generations: tuple[str, str], files_changed: set[str]) -> None:
     """`generations`: (the current index generation, the new one this build names current)."""
     previous, generation = generations
     rewrite = report.changed + report.removed
     rows = [case_rows(cases[cid]) for cid in report.changed]
-    with engine.begin() as conn:
+    with conn.begin():
         for table in (storage.citations, storage.evidence_items, storage.case_terms):
             _delete_in(conn, table, table.c.case_id, rewrite)
         _delete_in(conn, storage.cases, storage.cases.c.id, rewrite)
@@ -332,22 +332,20 @@ def _write_database(settings: Settings, engine: Engine, collection: Collection, 
         storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         report.generation = generation
         _announce("build.written", settings, collection, report, conn=conn, full=write_sources)
-        _carry_pages(conn, previous, generation, None if write_sources else rewrite)
+        _drop_pages(conn, None if write_sources else rewrite)
+        conn.execute(delete(storage.related).where(storage.related.c.generation != generation))
         storage.set_meta(conn, "index_schema", search.backend(settings).schema_version)
         storage.set_meta(conn, "previous_generation", previous)
         storage.set_meta(conn, "index_generation", generation)
 
 
-def _carry_pages(conn, previous: str, generation: str, rewritten: list[str] | None) -> None:
-    """Rendered pages of unchanged cases move to the new generation; the rest are dropped (all of
-    them when the bibliography changed: a reference may read differently)."""
-    table = storage.rendered
-    if rewritten is not None and previous:
-        keep = table.c.generation == previous
-        for start in range(0, len(rewritten), 500):
-            keep = keep & table.c.case_id.not_in(rewritten[start:start + 500])
-        conn.execute(update(table).where(keep).values(generation=generation))
-    conn.execute(delete(table).where(table.c.generation != generation))
+def _drop_pages(conn, rewritten: list[str] | None) -> None:
+    """Rendered pages of the cases this build rewrote go (all of them when the bibliography
+    changed: a reference may read differently); the pages of unchanged cases stay valid."""
+    if rewritten is None:
+        conn.execute(delete(storage.rendered))
+    else:
+        _delete_in(conn, storage.rendered, storage.rendered.c.case_id, rewritten)
 
 
 def _delete_in(conn, table, column, values: list[str], chunk: int = 500) -> None:

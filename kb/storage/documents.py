@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import re
 
-
 from ..citations.bibliography import decoded
 from ..citations.keys import citation_spans
-from ..fields import parse_period
+from ..facets import FACETS, facet_values
 from ..model import Case, Source
-from ..facets import FACETS, facet_values, period_years
 from ..search.results import IndexDoc
 from ..vocabulary import country_name
 
@@ -17,7 +15,6 @@ _HEADING = re.compile(r"^#{1,6}[^\n]*\n?", re.M)
 # from each `[`, quadratic on a body of brackets.
 _MARKUP = re.compile(r"(^#{1,6}\s*|[*_`>|]+|!?\[([^\[\]\n]*)\]\([^()\n]*\))", re.M)
 
-CURRENT_YEAR_CAP = 2100
 
 
 def plain_text(markdown: str) -> str:
@@ -34,7 +31,7 @@ def plain_text(markdown: str) -> str:
 
 def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDoc:
     cited = [sources[key] for key in case.cited_keys() if key in sources]
-    start = parse_period(case.period)
+    span = case.span
     sources_text = "\n".join(f"{decoded(s, 'author')} {decoded(s, 'editor')} {decoded(s, 'title')}" for s in cited)
     names = " ".join(country_name(c) for c in case.country)
     body = plain_text(case.body)
@@ -47,9 +44,9 @@ def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDo
                            " ".join(case.tags), case.locality, names, sources_text)),
         "tags": ",".join(case.tags),
         "indicators": ",".join(case.indicators.get("traditional", []) + case.indicators.get("harm", [])),
-        "country_name": names, "years": ",".join(period_years(case.period, this_year)), "period": case.period,
+        "country_name": names, "years": ",".join(str(year) for year in span.years(this_year)) if span else "", "period": case.period,
         "sources": sources_text,
-        "status": case.status or "published", "period_start": start[0] if start else 0,
+        "status": case.status or "published", "period_start": span.start if span else 0,
         "updated": case.updated or "",
     }
     facets = facet_values(case, this_year)
@@ -59,7 +56,7 @@ def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDo
 
 def case_rows(case: Case) -> dict:
     """Rows for the cases, case_terms, evidence_items and citations tables."""
-    start, end = parse_period(case.period) or (None, None)
+    start, end = case.period_years
     cache = case.to_dict()
     cache.pop("body")
     case_row = {

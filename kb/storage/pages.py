@@ -1,10 +1,11 @@
 """Case pages rendered by the build and shared by every web worker.
 
 Formatting a case's references and citations with citeproc-py is most of the cost of a case page
-(about 25 of 38 ms), so the rendered parts are kept in the `rendered` table, keyed by build
-generation, case and style. `kb build` renders the published cases that changed, in every style,
-in worker processes (the `build.committed` hook); the pages of unchanged cases move to the new
-generation with the build (`build._carry_pages`), and a bibliography change renders all again.
+(about 25 of 38 ms), so the rendered parts are kept in the `rendered` table, keyed by case, style
+and the version of the case they were made from (`version`: the case file's hash and RENDERER).
+`kb build` renders the published cases that changed, in every style, in worker processes (the
+`build.committed` hook); in its transaction it drops the pages of cases it rewrote, and every page
+when the bibliography changed, so pages of unchanged cases stay as they are.
 A page the table lacks (a build made before this, a page of a style added later) is rendered by
 the first request that needs it and kept; `kb render` fills the table by hand. Related cases
 depend on the whole index, so they are not stored: the read API adds them per view.
@@ -32,6 +33,12 @@ POOL_FROM = 50   # pages: fewer are rendered in the build's own process
 
 
 BASE = "https://base.invalid"   # the public address, put in when a page is shown (with_base_url)
+RENDERER = "1"                  # bump when rendering changes: every page is then rendered again
+
+
+def version(case: Case) -> str:
+    """What a stored page was made from: the case's content hash and the renderer's version."""
+    return f"{RENDERER}:{case.sha256}"
 
 
 def render_case(bind: Engine | Connection, case: Case, style: str) -> dict:
@@ -61,42 +68,48 @@ def with_base_url(parts: dict, base_url: str) -> dict:
     return {**parts, "self_citation": parts["self_citation"].replace(BASE, html.escape(base_url.rstrip("/")))}
 
 
-def stored_page(bind: Engine | Connection, generation: str, case_id: str, style: str) -> dict | None:
-    """The parts the table holds for this generation, if any."""
+def stored_page(bind: Engine | Connection, case: Case, style: str) -> dict | None:
+    """The parts the table holds for this version of the case, if any."""
     table = storage.rendered
     with storage.reading(bind) as conn:
-        stored = conn.execute(select(table.c.data).where(and_(
-            table.c.generation == generation, table.c.case_id == case_id, table.c.style == style))).scalar()
-    return stored
+        return conn.execute(select(table.c.data).where(and_(
+            table.c.case_id == case.id, table.c.style == style, table.c.version == version(case)))).scalar()
 
 
-def store(bind: Engine | Connection, generation: str, case_id: str, style: str, parts: dict) -> None:
+def store(bind: Engine | Connection, case: Case, style: str, parts: dict) -> None:
     try:
         with storage.writing(bind) as conn:
-            conn.execute(insert(storage.rendered).values(generation=generation, case_id=case_id, style=style, data=parts))
+            conn.execute(insert(storage.rendered).values(case_id=case.id, style=style, version=version(case), data=parts))
     except IntegrityError:
         pass  # another worker stored the same page first
 
 
-def render_missing(settings: Settings, styles: tuple[str, ...] = tuple(STYLES), procs: int | None = None) -> tuple[int, float]:
-    """Render every published case of the current build that the table lacks, in each style:
-    (pages rendered, seconds). Used by the build (for the cases it changed) and by `kb render`."""
+def render_missing(settings: Settings, styles: tuple[str, ...] = tuple(STYLES), procs: int | None = None,
+                   only: list[str] | None = None) -> tuple[int, float]:
+    """Render every published case of the current build (or of `only` those ids) that the table
+    lacks, in each style: (pages rendered, seconds). Used by the build and by `kb render`."""
     started = time.perf_counter()
-    engine = storage.open_database(settings)
+    # the build has just upgraded the database; `kb render` must check it is this code's
+    engine = storage.make_engine(settings.database_url) if only is not None else storage.open_database(settings)
     try:
         with engine.connect() as conn:
-            generation = storage.get_meta(conn, "index_generation")
-            table = storage.rendered
-            done = set(conn.execute(select(table.c.case_id, table.c.style).where(table.c.generation == generation)).all())
-            published = [item.id for item in catalog.cases(conn)]
+            table, cases = storage.rendered, storage.cases
+            done_query = select(table.c.case_id, table.c.style, table.c.version)
+            published_query = select(cases.c.id, cases.c.sha256).where(cases.c.status != "draft").order_by(cases.c.title)
+            if only is not None:
+                done_query = done_query.where(table.c.case_id.in_(only[:500]))
+                published_query = published_query.where(cases.c.id.in_(only[:500]))
+            done = set(conn.execute(done_query).all())
+            published = [(case_id, f"{RENDERER}:{sha}") for case_id, sha in conn.execute(published_query)]
     finally:
         engine.dispose()
-    todo = [(case_id, style) for style in styles for case_id in published if (case_id, style) not in done]
+    todo = [(case_id, style) for style in styles for case_id, current in published if (case_id, style, current) not in done]
     workers = min(procs or os.cpu_count() or 1, 4)
     chunks = [todo[i::workers] for i in range(workers) if todo[i::workers]]
-    args = [(settings, generation, chunk) for chunk in chunks]
+    args = [(settings, chunk) for chunk in chunks]
     if workers > 1 and len(todo) >= POOL_FROM:
-        with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+        # spawned, not forked: a child of the build would start with the build's whole heap
+        with multiprocessing.get_context("spawn").Pool(len(chunks)) as pool:
             pool.starmap(_render_chunk, args)
     else:
         for arg in args:
@@ -104,7 +117,7 @@ def render_missing(settings: Settings, styles: tuple[str, ...] = tuple(STYLES), 
     return len(todo), time.perf_counter() - started
 
 
-def _render_chunk(settings: Settings, generation: str, pages: list[tuple[str, str]]) -> None:
+def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
     """One worker's pages, written in one transaction (a page already there is left alone)."""
     engine = storage.make_engine(settings.database_url)
     try:
@@ -115,7 +128,7 @@ def _render_chunk(settings: Settings, generation: str, pages: list[tuple[str, st
                 if case is None:
                     continue
                 cases[case_id] = case
-                rows.append({"generation": generation, "case_id": case_id, "style": style,
+                rows.append({"case_id": case_id, "style": style, "version": version(case),
                              "data": render_case(conn, case, style)})
             conn.commit()
             with conn.begin():
@@ -123,6 +136,21 @@ def _render_chunk(settings: Settings, generation: str, pages: list[tuple[str, st
                     conn.execute(_insert_new(conn), rows[start:start + 500])
     finally:
         engine.dispose()
+
+
+def stored_related(bind: Engine | Connection, generation: str, case_id: str) -> list[dict] | None:
+    table = storage.related
+    with storage.reading(bind) as conn:
+        return conn.execute(select(table.c.data).where(and_(table.c.generation == generation,
+                                                            table.c.case_id == case_id))).scalar()
+
+
+def store_related(bind: Engine | Connection, generation: str, case_id: str, hits: list[dict]) -> None:
+    try:
+        with storage.writing(bind) as conn:
+            conn.execute(insert(storage.related).values(generation=generation, case_id=case_id, data=hits))
+    except IntegrityError:
+        pass  # another worker stored them first
 
 
 def _insert_new(conn: Connection):
@@ -138,4 +166,6 @@ def _insert_new(conn: Connection):
 def after_build(event: hooks.BuildEvent) -> None:
     """Render the pages the build changed (every style), so first views are as fast as later ones."""
     if not event.noop:
-        event.results["pages"] = render_missing(event.settings, procs=event.procs)[0]
+        few = not event.full and len(event.changed) <= 500
+        event.results["pages"] = render_missing(event.settings, procs=event.procs,
+                                                only=event.changed if few else None)[0]

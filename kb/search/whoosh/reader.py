@@ -16,9 +16,9 @@ from whoosh import query as wq
 from whoosh.collectors import FilterCollector, TimeLimit
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
-from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of
 from ...facets import INDEX_FACETS as FACETS
 from ..results import Hit, SearchResult
+from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of
 from .writer import FACETS_FILE
 
 SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
