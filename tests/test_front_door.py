@@ -127,6 +127,10 @@ def test_the_build_renders_what_changed_in_every_style(kb_root, monkeypatch):
     current = {case.id: pages.version(case) for case in kb.full_cases()}
     assert sorted((row.case_id, row.version) for row in rows) == sorted(
         (case, version) for case, version in current.items() for _ in range(3))
+    with kb.engine.connect() as conn:   # related cases: the edited case's, for the new generation
+        related = conn.execute(storage.related.select()).all()
+    assert [(row.generation, row.case_id) for row in related] == [(edited.generation, "case-1")]
+    assert related[0].data == [vars(hit) for hit in kb.related("case-1")]   # what a view would compute
     case, parts = kb.case_page("case-1", "harvard", "https://kb.example.org")
     assert "Officers" in parts["body"] and "https://kb.example.org/cases/case-1" in parts["self_citation"]
     kb.close()

@@ -8,7 +8,8 @@ and the version of the case they were made from (`version`: the case file's hash
 when the bibliography changed, so pages of unchanged cases stay as they are.
 A page the table lacks (a build made before this, a page of a style added later) is rendered by
 the first request that needs it and kept; `kb render` fills the table by hand. Related cases
-depend on the whole index, so they are not stored: the read API adds them per view.
+depend on the whole index, so they are kept per generation in the `related` table: written with
+the pages rendered here, and by the first view of any other case.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from .. import hooks, storage
+from .. import hooks, search, storage
 from ..citations.exports import case_to_csl, source_to_csl
 from ..citations.styles import STYLES, Formatter
 from ..content.body import render_body
@@ -118,23 +119,33 @@ def render_missing(settings: Settings, styles: tuple[str, ...] = tuple(STYLES), 
 
 
 def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
-    """One worker's pages, written in one transaction (a page already there is left alone)."""
+    """One worker's pages, and the related cases of their cases for the current generation, written
+    in one transaction (what is already there is left alone)."""
     engine = storage.make_engine(settings.database_url)
+    searcher = None
     try:
         with engine.connect() as conn:
-            rows, cases = [], {}
+            generation = storage.get_meta(conn, "index_generation")
+            rows, cases, related = [], {}, []
             for case_id, style in pages:
                 case = cases.get(case_id) or catalog.case(conn, case_id)
                 if case is None:
                     continue
+                if case_id not in cases and generation:
+                    searcher = searcher or search.backend(settings).open(generation)
+                    related.append({"generation": generation, "case_id": case_id,
+                                    "data": [vars(hit) for hit in searcher.more_like_this(case_id)]})
                 cases[case_id] = case
                 rows.append({"case_id": case_id, "style": style, "version": version(case),
                              "data": render_case(conn, case, style)})
             conn.commit()
             with conn.begin():
-                for start in range(0, len(rows), 500):
-                    conn.execute(_insert_new(conn), rows[start:start + 500])
+                for table, chunk in ((storage.rendered, rows), (storage.related, related)):
+                    for start in range(0, len(chunk), 500):
+                        conn.execute(_insert_new(conn, table), chunk[start:start + 500])
     finally:
+        if searcher is not None:
+            searcher.close()
         engine.dispose()
 
 
@@ -153,13 +164,13 @@ def store_related(bind: Engine | Connection, generation: str, case_id: str, hits
         pass  # another worker stored them first
 
 
-def _insert_new(conn: Connection):
-    """INSERT that leaves a page another process stored first (SQLite and PostgreSQL alike)."""
+def _insert_new(conn: Connection, table):
+    """INSERT that leaves a row another process stored first (SQLite and PostgreSQL alike)."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(storage.rendered).on_conflict_do_nothing()
+    return dialect_insert(table).on_conflict_do_nothing()
 
 
 @hooks.subscribe("build.committed")
