@@ -77,7 +77,7 @@ class KnowledgeBase:
         self.data_dir = self.settings.data_dir
         self.engine = storage.open_database(self.settings)
         self.backend = search.backend(self.settings)
-        self._index: search.Index | None = None
+        self._index: search.Searcher | None = None
         self._generation = ""
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
@@ -108,7 +108,7 @@ class KnowledgeBase:
     # --- search -----------------------------------------------------------------------------------
 
     @property
-    def index(self) -> search.Index:
+    def index(self) -> search.Searcher:
         generation = self.generation
         if not generation:
             raise Unavailable(f"no build found in {self.data_dir}; run `kb build` first", storage.NOT_BUILT)
@@ -147,9 +147,7 @@ class KnowledgeBase:
 
     def full_cases(self, ids: list[str] | None = None, drafts: bool = False) -> list[Case]:
         """Whole cases (body and evidence), in title order or in the order of `ids`."""
-        chosen = ids if ids is not None else [summary.id for summary in self.cases(drafts=drafts)]
-        found = [self.case(case_id, drafts) for case_id in chosen]
-        return [case for case in found if case is not None]
+        return catalog.full_cases(self.db, ids, drafts)
 
     def term_counts(self, kind: str, drafts: bool = False) -> dict[str, int]:
         return catalog.term_counts(self.db, kind, drafts)
@@ -203,8 +201,7 @@ class KnowledgeBase:
 
     def stats(self) -> dict:
         T = storage
-        conn = self.db
-        with storage.reading(conn) as conn:
+        with storage.reading(self.db) as conn:
             by_status = dict(conn.execute(select(T.cases.c.status, func.count()).group_by(T.cases.c.status)).all())
 
             def terms(kind):

@@ -63,13 +63,11 @@ GRAPH = {name: imports(name, path) for name, path in MODULES.items()}
 
 
 def layer_of(name: str) -> int:
-    best = None
-    for rank, (_, patterns) in enumerate(LAYERS):
-        for pattern in patterns:
-            if name == pattern or (pattern.endswith(".*") and name.startswith(pattern[:-1])):
-                best = rank if best is None or len(pattern) > 0 else best
-    assert best is not None, f"{name} is in no layer of tests/test_architecture.py: add it"
-    return best
+    """The layer of the longest pattern that matches (`kb.citations.selection` before `kb.citations`)."""
+    matches = [(len(pattern), rank) for rank, (_, patterns) in enumerate(LAYERS) for pattern in patterns
+               if name == pattern or (pattern.endswith(".*") and name.startswith(pattern[:-1]))]
+    assert matches, f"{name} is in no layer of tests/test_architecture.py: add it"
+    return max(matches)[1]
 
 
 def test_every_module_has_a_layer():

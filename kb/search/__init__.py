@@ -52,12 +52,9 @@ class Backend(Protocol):
     def remove_stale(self, keep: set[str]) -> None: ...
 
 
-Index = Searcher   # the name the read API uses
-
-
 def backend(settings: "Settings") -> Backend:
     module, _, name = BACKENDS[settings.SEARCH_BACKEND].partition(":")
     return getattr(importlib.import_module(module), name)(settings)
 
 
-__all__ = ["BACKENDS", "Backend", "Hit", "Index", "IndexDoc", "SearchResult", "Searcher", "backend"]
+__all__ = ["BACKENDS", "Backend", "Hit", "IndexDoc", "SearchResult", "Searcher", "backend"]

@@ -18,9 +18,8 @@ import multiprocessing
 import os
 import time
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
 
 from .. import hooks, search, storage
 from ..citations.exports import case_to_csl, source_to_csl
@@ -78,11 +77,10 @@ def stored_page(bind: Engine | Connection, case: Case, style: str) -> dict | Non
 
 
 def store(bind: Engine | Connection, case: Case, style: str, parts: dict) -> None:
-    try:
-        with storage.writing(bind) as conn:
-            conn.execute(insert(storage.rendered).values(case_id=case.id, style=style, version=version(case), data=parts))
-    except IntegrityError:
-        pass  # another worker stored the same page first
+    """Keep a page (one another worker stored first is left: it is the same)."""
+    with storage.writing(bind) as conn:
+        conn.execute(_insert_new(conn, storage.rendered).values(case_id=case.id, style=style, version=version(case),
+                                                                data=parts))
 
 
 def render_missing(settings: Settings, styles: tuple[str, ...] = tuple(STYLES), procs: int | None = None,
@@ -157,11 +155,8 @@ def stored_related(bind: Engine | Connection, generation: str, case_id: str) -> 
 
 
 def store_related(bind: Engine | Connection, generation: str, case_id: str, hits: list[dict]) -> None:
-    try:
-        with storage.writing(bind) as conn:
-            conn.execute(insert(storage.related).values(generation=generation, case_id=case_id, data=hits))
-    except IntegrityError:
-        pass  # another worker stored them first
+    with storage.writing(bind) as conn:
+        conn.execute(_insert_new(conn, storage.related).values(generation=generation, case_id=case_id, data=hits))
 
 
 def _insert_new(conn: Connection, table):
