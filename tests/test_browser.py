@@ -94,6 +94,16 @@ def test_evidence_map(page):
     assert page.locator(".hit h2").all_inner_texts() == ["Ceasefire in Boston"]
 
 
+def _tab_to(page, text: str, presses: int = 60) -> int:
+    """Press Tab until the focused element's text is `text`; the number of presses, or fail."""
+    page.wait_for_load_state("load")
+    for count in range(1, presses + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == text:
+            return count
+    raise AssertionError(f"{text!r} not reached in {presses} Tab presses on {page.url}")
+
+
 def test_keyboard_only_search_and_case(page):
     page.goto("/")
     page.keyboard.press("Tab")
@@ -107,18 +117,12 @@ def test_keyboard_only_search_and_case(page):
     page.keyboard.type("ceasefire")
     page.keyboard.press("Enter")
     page.wait_for_url("**/search?q=ceasefire")
-    for _ in range(40):                                   # reach the first result by tabbing
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent") == "Ceasefire in Boston":
-            break
+    _tab_to(page, "Ceasefire in Boston", 40)              # reach the first result by tabbing
     page.keyboard.press("Enter")
     page.wait_for_url("**/cases/second-case")
-    for _ in range(40):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent") == "Evidence":
-            break
+    _tab_to(page, "Evidence", 40)
     page.keyboard.press("Enter")
-    assert page.url.endswith("#evidence")
+    page.wait_for_function("location.hash === '#evidence'")
 
 
 def test_controls_and_images_have_accessible_names(page):
