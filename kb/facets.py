@@ -6,7 +6,10 @@ and the `kb search` options. Adding a facet is a row here (and its terms in kb/v
 - `param`: the URL parameter, the CLI option (`--param`, with `-` for `_`) and the stored term kind;
 - `vocabulary`: the vocabulary kind that lists its values (None: checked against `pattern`);
 - `values`: a case's values (`this_year` ends an ongoing period);
-- `indexed`: False for a facet that is not in the index (review status comes from the reviews).
+- `indexed`: False for a facet that is not in the index (review status comes from the reviews);
+- `related`, `reason`: how much a value two cases share counts when kb/related.py finds related
+  cases (0: not at all), and how it reads: a noun ("theme": "same theme and region") or a phrase
+  with {} for the shared values ("both measure {}": "both measure violence").
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .model import Case
+from .regions import regions_of
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Facet:
     stored: bool = False       # kept in the index for result lists (themes, country)
     terms: bool = False        # stored as term rows too (case lists by theme, concept, country...)
     aliases: tuple[str, ...] = ()   # more `field:` names for queries
+    related: float = 0.0       # weight of a shared value in related cases (kb/related.py)
+    reason: str = ""           # ... and how it reads
 
     @property
     def option(self) -> str:
@@ -46,16 +52,25 @@ def decades(case: Case, this_year: int) -> list[str]:
 
 
 FACETS: tuple[Facet, ...] = (
-    Facet("themes", "theme", "Theme", "MDLE theme", "themes", lambda case, _: case.themes, stored=True, terms=True),
-    Facet("concepts", "concept", "Concept", "concept", "concepts", lambda case, _: case.concepts, terms=True),
+    Facet("themes", "theme", "Theme", "MDLE theme", "themes", lambda case, _: case.themes, stored=True, terms=True,
+          related=3.0, reason="theme"),
+    Facet("concepts", "concept", "Concept", "concept", "concepts", lambda case, _: case.concepts, terms=True,
+          related=1.5, reason="concept"),
     Facet("country", "country", "Country", "ISO 3166-1 alpha-2 code", None, lambda case, _: case.country,
-          pattern=r"[A-Za-z]{2}", example="GB", upper=True, stored=True, terms=True),
+          pattern=r"[A-Za-z]{2}", example="GB", upper=True, stored=True, terms=True, related=2.0, reason="country"),
+    Facet("regions", "region", "Region", "UN M49 region, sub-region or intermediate region", "regions",
+          lambda case, _: regions_of(case.country), example="latin-america-and-the-caribbean", terms=True,
+          related=1.0, reason="region"),
     Facet("market_levels", "market_level", "Market level", "market level", "market_levels",
-          lambda case, _: case.market_levels, terms=True),
+          lambda case, _: case.market_levels, terms=True, related=1.0, reason="market level"),
     Facet("outcome", "outcome", "Outcome", "outcome of an evidence item", "indicators",
-          lambda case, _: sorted({item.outcome for item in case.evidence if item.outcome})),
+          lambda case, _: sorted({item.outcome for item in case.evidence if item.outcome}),
+          related=2.0, reason="both measure {}"),
+    Facet("direction", "direction", "Direction", "direction of an evidence item's outcome", "directions",
+          lambda case, _: sorted({item.direction for item in case.evidence if item.direction})),
     Facet("design", "design", "Design", "study design of an evidence item", "designs",
-          lambda case, _: sorted({item.design for item in case.evidence if item.design})),
+          lambda case, _: sorted({item.design for item in case.evidence if item.design}),
+          related=1.0, reason="study design"),
     Facet("decade", "decade", "Decade", "decade of the case's period", None,
           decades, pattern=r"\d{3}0s", example="1990s",
           aliases=("decades",)),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pycountry
 import yaml
 
+from . import regions
 from .errors import KbError
 
 KINDS = (
@@ -33,13 +34,16 @@ class Vocabulary:
     _fingerprint: str | None = field(default=None, repr=False, compare=False)
 
     def terms(self, kind: str) -> dict[str, Term]:
-        return self.kinds[kind]
+        """The terms of a kind; `regions` are the UN M49 regions (kb.regions), not editable."""
+        return region_terms() if kind == "regions" else self.kinds[kind]
 
     def indicators(self) -> dict[str, Term]:
         return {**self.kinds["indicators_traditional"], **self.kinds["indicators_harm"]}
 
     def values(self, kind: str) -> dict[str, Term]:
         """The terms of a kind; `indicators` is both kinds of indicator (outcomes)."""
+        if kind == "regions":
+            return region_terms()
         return self.indicators() if kind == "indicators" else self.kinds.get(kind, {})
 
     def label(self, kind: str, name: str) -> str:
@@ -99,6 +103,11 @@ def load_vocabulary(root: Path) -> Vocabulary:
     for kind, terms in extra.items():
         merged[kind].update(terms)
     return Vocabulary(merged)
+
+
+@lru_cache(maxsize=1)
+def region_terms() -> dict[str, Term]:
+    return {slug: Term(slug, found.name, found.level) for slug, found in regions.regions().items()}
 
 
 @lru_cache(maxsize=512)

@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first. A module may import modules of its own layer or below, never above.
 LAYERS = [
     ("base", ["kb", "kb.errors", "kb.settings", "kb.fields", "kb.urls"]),
-    ("terms", ["kb.model", "kb.vocabulary", "kb.facets", "kb.hooks"]),
+    ("terms", ["kb.model", "kb.regions", "kb.vocabulary", "kb.facets", "kb.hooks"]),
     ("formats", ["kb.citations", "kb.citations.bibliography", "kb.citations.keys", "kb.citations.styles",
                  "kb.citations.citeproc_fixes", "kb.citations.exports", "kb.content", "kb.content.frontmatter",
                  "kb.content.markup", "kb.content.body"]),
     ("collection", ["kb.content.collection", "kb.checks", "kb.checks.*", "kb.content.loader", "kb.citations.selection"]),
-    ("search", ["kb.search", "kb.search.*"]),
+    ("search", ["kb.search", "kb.search.*", "kb.related"]),
     ("storage", ["kb.storage", "kb.storage.*"]),
     ("reviews", ["kb.reviews", "kb.reviews.*"]),
     ("migrations", ["kb.migrations", "kb.migrations.*"]),

@@ -133,11 +133,12 @@ def test_more_like_this(kb):
 def test_cli_json_shape(kb, runner):
     result = runner.invoke(main, ["--root", str(kb.root), "search", "ceasefire", "--format", "json"])
     data = json.loads(result.output)
-    assert set(data) == {"query", "total", "results", "facets", "suggestion"}
-    assert data["query"] == "ceasefire" and data["total"] == 1 and data["suggestion"] is None
+    assert set(data) == {"query", "total", "results", "facets", "suggestion", "relaxed"}
+    assert data["query"] == "ceasefire" and data["total"] == 1 and data["suggestion"] is None and data["relaxed"] is None
     assert set(data["results"][0]) == {"id", "title", "score", "snippet", "themes", "country", "period"}
     assert data["results"][0]["id"] == "boston" and data["results"][0]["country"] == ["US"]
-    assert set(data["facets"]) == {"themes", "concepts", "country", "market_levels", "outcome", "design", "decade"}
+    assert set(data["facets"]) == {"themes", "concepts", "country", "regions", "market_levels", "outcome", "direction",
+                                   "design", "decade"}
 
 
 def test_cli_text_and_unknown_theme(kb, runner):

@@ -24,10 +24,14 @@ class SearchResult:
     suggestion: str | None = None
     fallback: bool = False
     ids: list[str] = field(default_factory=list)   # every matching case id (not in the JSON)
+    # no case had every word: (the most words a case has, the words of the query); cases with
+    # some words are shown, those with the most first
+    relaxed: tuple[int, int] | None = None
 
     def to_dict(self) -> dict:
         return {"query": self.query, "total": self.total, "results": [hit.__dict__ for hit in self.hits],
-                "facets": self.facets, "suggestion": self.suggestion}
+                "facets": self.facets, "suggestion": self.suggestion,
+                "relaxed": {"most_words": self.relaxed[0], "words": self.relaxed[1]} if self.relaxed else None}
 
 
 @dataclass

@@ -31,7 +31,7 @@ from ..content.loader import BIB_FILE, load_collection
 from ..errors import WARNING, KbError, Problem, ValidationFailed
 from ..model import Case, Source
 from ..settings import Settings
-from .documents import case_rows, index_doc, source_row
+from .documents import ROWS_VERSION, case_rows, index_doc, source_row
 
 FULL_REINDEX_SHARE = 0.3  # past this share of changed cases (and FULL_REINDEX_MIN), a fresh index
 FULL_REINDEX_MIN = 200    # beats an incremental one
@@ -239,6 +239,8 @@ def _build(settings: Settings, conn: Connection, *, procs, full, strict, progres
                   and storage.get_meta(conn, "index_schema") == backend.schema_version)
     cases = {case.id: case for case in collection.cases}
     report.changed = sorted(cid for cid, case in cases.items() if stored.get(cid) != (case.sha256, case.path))
+    if storage.get_meta(conn, "rows_schema") != ROWS_VERSION:   # this code stores rows differently: all anew
+        report.changed = sorted(cases)
     report.removed = sorted(set(stored) - set(cases))
     files_changed = {f.path for f in collection.files if cached.get(f.path) is not f} | (set(cached) - {f.path for f in collection.files})
     if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index):
@@ -335,6 +337,7 @@ def _write_database(settings: Settings, conn: Connection, collection: Collection
         _drop_pages(conn, None if write_sources else rewrite)
         conn.execute(delete(storage.related).where(storage.related.c.generation != generation))
         storage.set_meta(conn, "index_schema", search.backend(settings).schema_version)
+        storage.set_meta(conn, "rows_schema", ROWS_VERSION)
         storage.set_meta(conn, "previous_generation", previous)
         storage.set_meta(conn, "index_generation", generation)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import String, and_, func, literal, select
 from sqlalchemy.engine import Connection, Engine
 
 from .. import storage
@@ -148,3 +148,52 @@ def reconciled_by_cell(bind: Engine | Connection, public: dict, drafts: bool = F
             if (case_id, evidence_id) in graded:
                 found.setdefault((theme, outcome), []).append(graded[(case_id, evidence_id)])
     return found
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One evidence item with what a list of evidence shows of its case."""
+
+    case_id: str
+    case_title: str
+    period: str
+    country: tuple[str, ...]
+    id: str
+    position: int
+    claim: str
+    cite: str
+    outcome: str
+    direction: str
+    design: str
+    strength: int | None
+    keys: tuple[str, ...]      # the sources it cites, in order
+
+
+def evidence_rows(bind: Engine | Connection, drafts: bool = False) -> list[EvidenceRow]:
+    """Every evidence item of the visible cases, in case-title and then file order (two queries)."""
+    E, C = T.evidence_items, T.cases
+    query = (select(E.c.case_id, C.c.title, C.c.period, C.c.data, E.c.id, E.c.position, E.c.claim, E.c.cite,
+                    E.c.outcome, E.c.direction, E.c.design, E.c.strength)
+             .join(C, C.c.id == E.c.case_id).where(_visible(drafts)).order_by(C.c.title, C.c.id, E.c.position))
+    cited = (select(T.citations.c.case_id, T.citations.c.evidence_id, T.citations.c.source_key)
+             .where(T.citations.c.evidence_id.isnot(None)).order_by(T.citations.c.position))
+    with storage.reading(bind) as conn:
+        keys: dict[tuple[str, str], list[str]] = {}
+        for case_id, evidence_id, key in conn.execute(cited):
+            found = keys.setdefault((case_id, evidence_id), [])
+            if key not in found:
+                found.append(key)
+        return [EvidenceRow(r.case_id, r.title, r.period, tuple(r.data.get("country", [])), r.id, r.position, r.claim,
+                            r.cite, r.outcome, r.direction, r.design, r.strength, tuple(keys.get((r.case_id, r.id), ())))
+                for r in conn.execute(query)]
+
+
+def evidence_citations(bind: Engine | Connection, case_ids: list[str], style: str, renderer: str) -> dict[str, list[str]]:
+    """case id -> the formatted in-text citations of its evidence items, from the rendered pages of
+    the cases' current versions (cases without one are left out)."""
+    R, C = T.rendered, T.cases
+    query = (select(R.c.case_id, R.c.data).join(C, C.c.id == R.c.case_id)
+             .where(and_(R.c.case_id.in_(case_ids), R.c.style == style,
+                         R.c.version == literal(renderer + ":", String) + C.c.sha256)))
+    with storage.reading(bind) as conn:
+        return {case_id: data.get("evidence_citations", []) for case_id, data in conn.execute(query)}

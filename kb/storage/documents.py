@@ -10,6 +10,10 @@ from ..model import Case, Source
 from ..search.results import IndexDoc
 from ..vocabulary import country_name
 
+# Bump when case_rows writes different rows for the same case (a new term kind, a new column):
+# the next build then rewrites every case's rows (2: regions and directions as term rows).
+ROWS_VERSION = "2"
+
 _HEADING = re.compile(r"^#{1,6}[^\n]*\n?", re.M)
 # Every pattern stops at the next bracket or line end: `\[([^\]]*)\]` ran to the end of the text
 # from each `[`, quadratic on a body of brackets.

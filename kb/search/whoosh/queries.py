@@ -14,6 +14,7 @@ from whoosh import qparser
 from whoosh import query as wq
 from whoosh.qparser import syntax
 
+from ...regions import named_regions
 from .schema import ALIASES, DEFAULT_FIELDS
 
 _OPERATOR = re.compile(r"^(AND|OR|NOT|ANDNOT|ANDMAYBE)$")
@@ -63,6 +64,16 @@ def first_words(text: str) -> tuple[str, bool]:
     if len(words) <= MAX_WORDS:
         return text, False
     return text[:words[MAX_WORDS].start()], True
+
+
+def with_regions(text: str) -> str:
+    """Words naming a region also match the cases in it: "violence Latin America" ->
+    `violence (regions:latin-america-and-the-caribbean OR "Latin America")` (kb.regions)."""
+    for start, end, region in reversed(named_regions(text)):
+        words = text[start:end]
+        said = f'"{words}"' if " " in words or "-" in words else words
+        text = f"{text[:start]}(regions:{region} OR {said}){text[end:]}"
+    return text
 
 
 def bound_expansions(q: wq.Query, reader, visible: frozenset[int]) -> tuple[wq.Query, bool]:

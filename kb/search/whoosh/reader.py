@@ -18,7 +18,7 @@ from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
 from ...facets import INDEX_FACETS as FACETS
 from ..results import Hit, SearchResult
-from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of
+from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of, with_regions
 from .writer import FACETS_FILE
 
 SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
@@ -49,6 +49,7 @@ class Index:
         self._facets_by_doc = [None if case_id is None else facets.get(case_id, {}) for case_id in self._ids]
         self._drafts = self._docsets.term("status", "draft")
         self._lock = threading.Lock()
+        self._cases_with: dict[tuple[str, str, bool], frozenset[str]] = {}
 
     def close(self) -> None:
         self._searcher.close()
@@ -67,32 +68,72 @@ class Index:
                 only_ids: set[str] | None = None) -> SearchResult:
         visible = self._docsets.all if drafts else self._docsets.all - self._drafts
         searched, cut_words = first_words(text)
-        q, fallback = self.parse(searched) if searched.strip() else (wq.Every(), False)
+        q, fallback = self.parse(with_regions(searched)) if searched.strip() else (wq.Every(), False)
         q, simplified = bound_expansions(q, self._searcher.reader(), visible)
         fallback = fallback or simplified or cut_words
-        allowed = visible
+        base = visible
         if only_ids is not None:       # a restriction from outside the index, e.g. review status
-            allowed = allowed & frozenset(self._docnum[i] for i in only_ids if i in self._docnum)
-        for name, values in (filters or {}).items():
-            if values:
-                allowed = allowed & frozenset().union(*(self._docsets.term(name, v.lower()) for v in values))
+            base = base & frozenset(self._docnum[i] for i in only_ids if i in self._docnum)
+        # several values of one facet are OR-ed, different facets AND-ed
+        chosen = {name: frozenset().union(*(self._docsets.term(name, v.lower()) for v in values))
+                  for name, values in (filters or {}).items() if values}
+        allowed = frozenset.intersection(base, *chosen.values())
         sortedby, reverse = SORT_FIELDS.get(sort, SORT_FIELDS["relevance"])
+        ranked = None
         if _has_phrase(q):
             # Whoosh's position matching is the whole cost of a phrase: run it once, unlimited,
             # and take both the ranking and the matching set from that one pass.
-            results, cut = self._rank(q, set(allowed), None, sortedby, reverse)
-            matched = frozenset(results.docs())
+            ranked, cut = self._rank(q, set(base), None, sortedby, reverse)
+            of_query = frozenset(ranked.docs())
         else:
-            matched = self._docsets.of(q) & allowed
-            results, cut = None, False
-            if matched and offset < len(matched):
-                results, cut = self._rank(q, set(matched), offset + limit, sortedby, reverse)
+            of_query, cut = self._docsets.of(q) & base, False
+        matched, relaxed = of_query & allowed, None
+        subqueries = q.subqueries if isinstance(q, wq.And) else []
+        parts = [part for part in subqueries if not isinstance(part, wq.Not)]   # NOT stays required
+        if not matched and len(parts) > 1:
+            # no case has every word: the cases with most of them, those with the most first
+            kept = frozenset.intersection(base, *(self._docsets.of(part) for part in subqueries if part not in parts))
+            sets = [self._docsets.of(part) & kept for part in parts]
+            of_query = frozenset().union(*sets)
+            matched = of_query & allowed
+            have = {n: sum(n in found for found in sets) for n in matched}
+            if matched:
+                relaxed = (max(have.values()), len(parts))
         hits: list[Hit] = []
-        if results is not None and offset < len(matched):
+        if matched and offset < len(matched):
             terms = self._snippet_terms(q)
-            hits = [self._hit(hit, terms, scored=sortedby is None) for hit in results[offset: offset + limit]]
-        return SearchResult(text, len(matched), hits, self._count_facets(matched), self.suggest(text, visible),
-                            fallback or cut, [self._ids[n] for n in matched])
+            if relaxed:
+                page, cut = self._rank_relaxed(wq.Or(parts), have, offset, limit, sortedby, reverse)
+            elif ranked is not None:
+                page = [hit for hit in ranked if hit.docnum in matched][offset: offset + limit]
+            else:
+                results, cut = self._rank(q, set(matched), offset + limit, sortedby, reverse)
+                page = list(results[offset: offset + limit])
+            hits = [self._hit(hit, terms, scored=sortedby is None) for hit in page]
+        facets = self._count_facets(matched)
+        for name, values in chosen.items():   # a chosen facet keeps counting its other values
+            others = frozenset.intersection(of_query, base, *(found for other, found in chosen.items() if other != name))
+            facets[name] = self._count_facets(others, (name,))[name]
+        return SearchResult(text, len(matched), hits, facets, self.suggest(text, visible),
+                            fallback or cut, [self._ids[n] for n in matched], relaxed=relaxed)
+
+    def _rank_relaxed(self, q: wq.Query, have: dict[int, int], offset: int, limit: int, sortedby, reverse: bool):
+        """(hits of the page, cut): the cases having most words first, each group in Whoosh's order."""
+        groups: dict[int, set[int]] = {}
+        for n, count in have.items():
+            groups.setdefault(count, set()).add(n)
+        page, seen, cut = [], 0, False
+        for count in sorted(groups, reverse=True):
+            group = groups[count]
+            if seen + len(group) > offset:
+                start = max(0, offset - seen)
+                results, group_cut = self._rank(q, group, start + limit - len(page), sortedby, reverse)
+                page += list(results[start: start + limit - len(page)])
+                cut = cut or group_cut
+            seen += len(group)
+            if len(page) >= limit or seen >= offset + limit:
+                break
+        return page, cut
 
     def _rank(self, q: wq.Query, allowed: set[int], limit: int | None, sortedby, reverse: bool):
         """(results, cut): Whoosh's ranking, stopped after RANK_SECONDS with the best found so far.
@@ -128,11 +169,11 @@ class Index:
                    snippet=" ".join((snippet or escape(stored.get("summary", "")[:240])).split()), themes=_split(stored.get("themes")),
                    country=_split(stored.get("country")), period=stored.get("period", ""))
 
-    def _count_facets(self, docnums: Iterable[int]) -> dict[str, dict[str, int]]:
-        counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    def _count_facets(self, docnums: Iterable[int], names: tuple[str, ...] = FACETS) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {name: {} for name in names}
         for n in docnums:
             values = self._facets_by_doc[n]
-            for name in FACETS:
+            for name in names:
                 bucket = counts[name]
                 for value in (values or {}).get(name, ()):
                     bucket[value] = bucket.get(value, 0) + 1
@@ -215,6 +256,27 @@ class Index:
         return Hit(id=stored["id"], title=stored["title"], score=round(score, 4), snippet="",
                    themes=_split(stored.get("themes")), country=_split(stored.get("country")),
                    period=stored.get("period", ""))
+
+    def facet_values(self, case_id: str) -> dict[str, list[str]]:
+        """The case's values of every indexed facet, as the build gave them ({} for no such case)."""
+        docnum = self._docnum.get(case_id)
+        return dict(self._facets_by_doc[docnum] or {}) if docnum is not None else {}
+
+    def cases_with(self, facet: str, value: str, drafts: bool = False) -> frozenset[str]:
+        """The ids of the cases having `value` of `facet`: published ones, or drafts too. Kept per
+        value (a few hundred values), since related cases ask for the same ones again and again."""
+        key = (facet, value, drafts)
+        found = self._cases_with.get(key)
+        if found is None:
+            with self._lock:
+                docs = self._docsets.term(facet, value.lower())
+            found = self._cases_with[key] = frozenset(self._ids[n] for n in (docs if drafts else docs - self._drafts))
+        return found
+
+    def hits(self, case_ids: Iterable[str]) -> list[Hit]:
+        """Result-list entries (no score, no snippet) of these cases, unknown ids left out."""
+        with self._lock:
+            return [self._stored_hit(self._docnum[i], 0.0) for i in case_ids if i in self._docnum]
 
     def doc_count(self) -> int:
         return self._searcher.doc_count()
