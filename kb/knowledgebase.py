@@ -20,15 +20,20 @@ from typing import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
-from . import facets, search, storage
+from . import evidence as evidence_list
+from . import facets, regions, search, storage, tables
 from .errors import Unavailable
 from .model import Case, Source
+from .related import Related
+from .related import related as find_related
 from .reviews.views import public_view, review_state_by_case
 from .settings import Settings
 from .storage import catalog, pages
 from .vocabulary import Vocabulary, load_vocabulary
 
 SORTS = facets.SORTS
+EVIDENCE_PARAMS, EVIDENCE_SORTS, MAP_PARAMS = evidence_list.PARAMS, evidence_list.SORTS, evidence_list.MAP_PARAMS
+CSV_RANKED = 1000     # rows of a search's CSV in ranked order (the rest follow by title)
 
 
 class _Session:
@@ -81,6 +86,7 @@ class KnowledgeBase:
         self._generation = ""
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
+        self._evidence: dict[tuple[str, bool], list[evidence_list.Item]] = {}
 
     def close(self) -> None:
         if self._index is not None:
@@ -127,8 +133,13 @@ class KnowledgeBase:
     def search(self, query: str, **options) -> search.SearchResult:
         return self.index.search(query, **options)
 
-    def related(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[search.Hit]:
-        return self.index.more_like_this(case_id, limit=limit, drafts=drafts)
+    def query_fields(self) -> dict[str, tuple[tuple[str, ...], str]]:
+        """Every field a query may name -> (the names it answers to, what it holds)."""
+        return self.backend.query_fields
+
+    def related(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Related]:
+        """Cases like this one by structure and text, each with its reasons (kb/related.py)."""
+        return find_related(self.index, case_id, limit=limit, drafts=drafts, label=self.vocabulary.label)
 
     # --- cases, sources, terms --------------------------------------------------------------------
 
@@ -178,8 +189,8 @@ class KnowledgeBase:
         return case, {**pages.with_base_url(parts, base_url), "related": self._related_parts(case_id, drafts)}
 
     def _related_parts(self, case_id: str, drafts: bool) -> list[dict]:
-        """Related cases as page data: shared by every worker for the current generation (about
-        25 ms of Whoosh's more-like-this at 10,000 cases, paid once per case and build)."""
+        """Related cases as page data (dicts of Related's fields): shared by every worker for the
+        current generation (computed once per case and build, see kb/related.py)."""
         if drafts:
             return [vars(hit) for hit in self.related(case_id, drafts=True)]
         stored = pages.stored_related(self.db, self.generation, case_id)
@@ -187,6 +198,100 @@ class KnowledgeBase:
             stored = [vars(hit) for hit in self.related(case_id)]
             pages.store_related(self.db, self.generation, case_id, stored)
         return stored
+
+    # --- regions (UN M49, kb/regions.py) -----------------------------------------------------------
+
+    @staticmethod
+    def region(slug: str) -> regions.Region | None:
+        return regions.region(slug)
+
+    @staticmethod
+    def region_tree() -> list[tuple[regions.Region, int]]:
+        """Every region with its depth (0: the five regions), each followed by the ones within it."""
+        every = regions.regions()
+        out: list[tuple[regions.Region, int]] = []
+
+        def walk(parent: str | None, depth: int) -> None:
+            for found in every.values():
+                if found.parent == parent:
+                    out.append((found, depth))
+                    walk(found.slug, depth + 1)
+        walk(None, 0)
+        return out
+
+    # --- the evidence list -------------------------------------------------------------------------
+
+    def evidence(self, query: str = "", *, filters: dict[str, list[str]] | None = None, min_strength: int | None = None,
+                 reconciled: bool = False, drafts: bool = False, sort: str = "case", limit: int = 50,
+                 offset: int = 0) -> tuple[evidence_list.EvidenceList, search.SearchResult | None]:
+        """Evidence items (kb/evidence.py) passing the filters (URL parameter -> values, see
+        kb.evidence.PARAMS), of the cases a text query finds; and that search's result (its
+        suggestion, whether it was relaxed), None without a query. limit 0: counts only."""
+        found = self.search(query, limit=0, drafts=drafts) if query.strip() else None
+        grades = {(g.target.case_id, g.target.evidence_id): g.sms_grade
+                  for g in self.public_reviews().values() if g.target.evidence_id}
+        chosen = evidence_list.select(self._evidence_items(drafts), filters=filters or {},
+                                      case_ids=set(found.ids) if found is not None else None,
+                                      min_strength=min_strength, reconciled=grades, only_reconciled=reconciled,
+                                      sort=sort, limit=limit, offset=offset)
+        return chosen, found
+
+    def _evidence_items(self, drafts: bool) -> list[evidence_list.Item]:
+        """Every visible evidence item with its facet values, read once per build generation."""
+        key = (self.generation, drafts)
+        made = self._evidence.get(key)
+        if made is None:
+            made = evidence_list.items(*catalog.evidence_rows(self.db, drafts))
+            with self._lock:
+                self._evidence = {k: v for k, v in self._evidence.items() if k[0] == key[0]}
+                self._evidence[key] = made
+        return made
+
+    def evidence_grid(self, *, filters: dict[str, list[str]] | None = None, min_strength: int | None = None,
+                      drafts: bool = False) -> dict[tuple[str, str], evidence_list.Cell]:
+        """The evidence map: (theme, outcome) -> items, their strengths and directions, for the
+        filters of the evidence list (each cell opens /evidence with its theme and outcome added)."""
+        grades = {(g.target.case_id, g.target.evidence_id): g.sms_grade
+                  for g in self.public_reviews().values() if g.target.evidence_id}
+        return evidence_list.grid(self._evidence_items(drafts), filters=filters or {}, min_strength=min_strength,
+                                  reconciled=grades)
+
+    def evidence_citations(self, rows: list[catalog.EvidenceRow], style: str) -> list[str]:
+        """The formatted in-text citation of each row (HTML), from the rendered case pages, or
+        formatted here for rows whose page is not rendered (drafts, a build still rendering)."""
+        stored = catalog.evidence_citations(self.db, list({row.case_id for row in rows}), style, pages.RENDERER)
+        shown = []
+        for row in rows:
+            cites = stored.get(row.case_id)
+            if cites is not None and row.position < len(cites):
+                shown.append(cites[row.position])
+            else:
+                shown.append(pages.format_cite(self.db, row.cite, style))
+        return shown
+
+    # --- spreadsheets -------------------------------------------------------------------------------
+
+    def search_csv(self, query: str, url_of, **options) -> str:
+        """Every case the search finds (kb/tables.py columns), best first: the first CSV_RANKED in
+        ranked order, the rest by title (ranking thousands is what a time-limited ranking cuts)."""
+        found = self.search(query, **{**options, "limit": CSV_RANKED, "offset": 0})
+        order = [hit.id for hit in found.hits]
+        ranked = set(order)
+        summaries = {c.id: c for c in self.cases(ids=found.ids, drafts=options.get("drafts", False))}
+        order += sorted((i for i in summaries if i not in ranked), key=lambda i: (summaries[i].title, i))
+        regions = {case_id: terms.get("region", []) for case_id, terms in
+                   catalog.terms_by_case(self.db, options.get("drafts", False), kind="region").items()}
+        return tables.search_table((summaries[i] for i in order if i in summaries), regions, url_of)
+
+    def evidence_csv(self, query: str, style: str, url_of, **options) -> str:
+        """Every evidence item the list finds (kb/tables.py columns), with formatted citations."""
+        chosen, _ = self.evidence(query, **{**options, "limit": 10 ** 9, "offset": 0})
+        citations: list[str] = []
+        for start in range(0, len(chosen.rows), 500):
+            citations += self.evidence_citations(chosen.rows[start:start + 500], style)
+        grades = {(g.target.case_id, g.target.evidence_id): g.sms_grade
+                  for g in self.public_reviews().values() if g.target.evidence_id}
+        return tables.evidence_table(chosen.rows, citations, grades, url_of)
 
     # --- reviews' public view ---------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Shared fixtures: a `kb_root` factory writing small case files and a bibliography into tmp_path,
-a click `runner`, and `db_url`, which runs storage tests on SQLite and on PostgreSQL."""
+a click `runner`, `db_url`, which runs storage tests on SQLite and on PostgreSQL, the web `app`
+and, for the browser tests, Chromium (`browser`), the app served (`server`) and a `page`."""
 from __future__ import annotations
 
 import os
+import shutil
 import textwrap
 import uuid
 from pathlib import Path
@@ -212,3 +214,40 @@ def app_factory(tmp_path):
         state = app.extensions["kb"]
         if state["kb"] is not None:
             state["kb"].close()
+
+
+# Real Chromium through Playwright, for the browser tests (tests/test_browser*.py); the helpers
+# they share (page types, widths, axe-core) are in tests/browser_helpers.py.
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium (see .ci/run)")
+        pytest.skip("Chromium is not installed: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(app):
+    """The app served on a free port of 127.0.0.1, with CSRF on (the real forms, with their tokens)."""
+    from browser_helpers import serve
+    app.config["WTF_CSRF_ENABLED"] = True
+    with serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True, base_url=server)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -24,7 +24,7 @@ LAYERS = [
     ("storage", ["kb.storage", "kb.storage.*"]),
     ("reviews", ["kb.reviews", "kb.reviews.*"]),
     ("migrations", ["kb.migrations", "kb.migrations.*"]),
-    ("read API", ["kb.knowledgebase"]),
+    ("read API", ["kb.knowledgebase", "kb.evidence", "kb.tables"]),
     ("interfaces", ["kb.cli", "kb.cli.*", "webapp", "webapp.*"]),
 ]
 MAX_WEB_IMPORTS = 6

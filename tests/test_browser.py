@@ -3,49 +3,9 @@ Playwright): search, facets, a case, a citation, an export, the basket, the evid
 keyboard-only use."""
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-
 import bibtexparser
-import pytest
-from werkzeug.serving import make_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install Debian's chromium (see .ci/run)")
-        pytest.skip("Chromium is not installed: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def server(app):
-    app.config["WTF_CSRF_ENABLED"] = True       # the real forms, with their tokens
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(accept_downloads=True, base_url=server)
-    page = context.new_page()
-    yield page
-    context.close()
+# The `browser`, `server` and `page` fixtures are in tests/conftest.py.
 
 
 def test_search_facet_and_chip(page):
@@ -76,7 +36,7 @@ def test_case_citation_and_bibtex_export(page):
 
 def test_basket(page):
     page.goto("/cases/second-case")
-    page.get_by_role("button", name="Add evidence item shootings to the citation basket").click()
+    page.get_by_role("button", name="Add to basket: evidence item E1 (shootings)").click()
     page.goto("/cases/sample-case")
     page.get_by_role("button", name="Add case to citation basket").click()
     page.get_by_role("link", name="Citation basket (2)").click()
@@ -91,7 +51,9 @@ def test_evidence_map(page):
     page.goto("/evidence-map")
     cell = page.get_by_role("link", name="1 evidence items on Violence in Targeted deterrence and organised crime, mean strength 4.0")
     cell.click()
-    assert page.locator(".hit h2").all_inner_texts() == ["Ceasefire in Boston"]
+    page.wait_for_url("**/evidence?**")
+    assert page.locator(".evidence-item .meta a").first.inner_text() == "Ceasefire in Boston"
+    assert page.locator(".evidence-item").count() == 1
 
 
 def _tab_to(page, text: str, presses: int = 60) -> int:
@@ -117,9 +79,14 @@ def test_keyboard_only_search_and_case(page):
     page.keyboard.type("ceasefire")
     page.keyboard.press("Enter")
     page.wait_for_url("**/search?q=ceasefire")
-    _tab_to(page, "Ceasefire in Boston", 40)              # reach the first result by tabbing
+    presses = _tab_to(page, "Skip to results", 10)        # reach the first result by tabbing, skipping the header
+    page.keyboard.press("Enter")
+    presses += _tab_to(page, "Ceasefire in Boston", 10)
+    assert presses <= 10
     page.keyboard.press("Enter")
     page.wait_for_url("**/cases/second-case")
+    _tab_to(page, "Skip to content", 3)                   # past the header, whose menu may name "Evidence" too
+    page.keyboard.press("Enter")
     _tab_to(page, "Evidence", 40)
     page.keyboard.press("Enter")
     page.wait_for_function("location.hash === '#evidence'")
@@ -128,7 +95,7 @@ def test_keyboard_only_search_and_case(page):
 def test_controls_and_images_have_accessible_names(page):
     for url in ("/", "/search?q=police", "/cases/sample-case", "/charts", "/evidence-map"):
         page.goto(url)
-        unnamed = page.evaluate("""() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, svg[role=img]')]
+        unnamed = page.evaluate("""() => [...document.querySelectorAll('a, button, input:not([type=hidden]), select, svg[role]')]
             .filter(e => { const r = e.getBoundingClientRect(); return r.width > 0; })
             .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.querySelector('title')))
             .map(e => e.outerHTML.slice(0, 80))""")

@@ -91,7 +91,7 @@ def test_no_build_is_503_not_500(kb_root, tmp_path, monkeypatch):
 
 def test_a_bug_is_logged_not_shown(app, client, monkeypatch, caplog):
     from kb.knowledgebase import KnowledgeBase
-    monkeypatch.setattr(KnowledgeBase, "evidence_map", lambda *a: 1 / 0)
+    monkeypatch.setattr(KnowledgeBase, "evidence_grid", lambda *a, **k: 1 / 0)
     response = client.get("/evidence-map")
     assert response.status_code == 500
     assert "ZeroDivisionError" not in response.get_data(as_text=True)

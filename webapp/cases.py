@@ -7,8 +7,10 @@ import datetime as dt
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from kb.citations import STYLES, Formatter, export, source_to_csl
-from webapp import pictures
+from kb.knowledgebase import MAP_PARAMS
+from webapp import citing, pictures
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label, memo
+from webapp.search import FILTERS, checked_values, display, int_arg
 
 bp = Blueprint("cases", __name__)
 
@@ -40,8 +42,10 @@ def case(case_id: str):
         abort(404, f"no case study with id {case_id!r}")
     case, parts = found
     public = get_kb().public_reviews(case_id)   # reviews change between builds: read every time
+    body, cited_in = citing.places(parts["body"], [ref.key for ref in case.citations],
+                                   [[ref.key for ref in item.citations] for item in case.evidence])
     return render_template("cases/case.html", case=case, parts=parts, style=style, styles=STYLES, public=public,
-                           evidence=list(zip(case.evidence, parts["evidence_citations"])))
+                           evidence=list(zip(case.evidence, parts["evidence_citations"])), body=body, cited_in=cited_in)
 
 
 def export_response(sources, cases, fmt: str, filename: str) -> Response:
@@ -80,7 +84,7 @@ def themes():
     return render_template("cases/themes.html", vocab=get_vocab(), counts=counts)
 
 
-def _term_page(kind: str, vocab_kind: str | None, name: str):
+def _term_page(kind: str, vocab_kind: str | None, name: str, **extra):
     if vocab_kind and name not in get_vocab().terms(vocab_kind):
         abort(404, f"no {kind} {name!r}; use one of: {', '.join(get_vocab().terms(vocab_kind))}")
     items = get_kb().cases(drafts=can_see_drafts(), kind=kind, name=name)
@@ -93,7 +97,7 @@ def _term_page(kind: str, vocab_kind: str | None, name: str):
         report = Formatter([source_to_csl(found)], "apa", "html").references()[0] if found else None
     return render_template("cases/list.html", kind=kind, name=name, term=term, items=items, report=report,
                            report_key=term.report if term is not None else None,
-                           title=label(vocab_kind, name) if vocab_kind else label("country", name))
+                           title=label(vocab_kind, name) if vocab_kind else label("country", name), **extra)
 
 
 @bp.get("/themes/<name>")
@@ -106,6 +110,22 @@ def concept(name: str):
     return _term_page("concept", "concepts", name)
 
 
+@bp.get("/regions")
+def regions():
+    counts = get_kb().term_counts("region", can_see_drafts())
+    tree = [(found, depth) for found, depth in get_kb().region_tree()]
+    return render_template("cases/regions.html", tree=tree, counts=counts)
+
+
+@bp.get("/regions/<slug>")
+def region_page(slug: str):
+    found = get_kb().region(slug)
+    if found is None:
+        abort(404, f"no UN M49 region {slug[:60]!r}; see /regions for the list")
+    parts = [r for r, _ in get_kb().region_tree() if r.parent == slug]
+    return _term_page("region", "regions", slug, region=found, parent=get_kb().region(found.parent or ""), parts=parts)
+
+
 @bp.get("/countries/<code>")
 def country(code: str):
     if len(code) != 2 or not code.isalpha():
@@ -115,11 +135,20 @@ def country(code: str):
 
 @bp.get("/evidence-map")
 def evidence_map():
-    cells = get_kb().evidence_map(can_see_drafts())
+    filters = checked_values(request.args, MAP_PARAMS)
+    min_strength = int_arg(request.args, "min_strength", 1, 1, 5) if request.args.get("min_strength") else None
+    drafts = can_see_drafts()
+    cells = get_kb().evidence_grid(filters=filters, min_strength=min_strength, drafts=drafts)
     vocab = get_vocab()
-    reconciled = get_kb().reconciled_by_cell(can_see_drafts())
-    return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"), reconciled=reconciled,
-                           outcomes=vocab.terms("indicators_harm"))
+    everything = get_kb().evidence("", limit=0, drafts=drafts)[0].facets   # every value, for the filter menus
+    menus = [(param, FILTERS[param].label, [(value, display(param, value)) for value in sorted(everything[param])])
+             for param in MAP_PARAMS if everything[param]]
+    opened = {param: values for param, values in filters.items()}
+    if min_strength:
+        opened["min_strength"] = [str(min_strength)]
+    return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"), outcomes=vocab.terms("indicators_harm"),
+                           directions=vocab.terms("directions"), menus=menus, chosen=filters, min_strength=min_strength,
+                           opened=opened)
 
 
 @bp.get("/compare")

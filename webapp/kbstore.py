@@ -98,6 +98,14 @@ def shade(mean: float | None) -> str:
     return f"shade-{max(0, min(SHADES - 1, round((mean - 1) / 4 * (SHADES - 1))))}"
 
 
+# a mark beside each direction's word (the word is always shown: the mark is not the meaning)
+DIRECTION_MARKS = {"improved": "▲", "worsened": "▼", "mixed": "◆", "no-change": "●", "unclear": "?"}
+
+
+def direction_mark(direction: str) -> str:
+    return DIRECTION_MARKS.get(direction, "")
+
+
 def template_globals() -> dict:
-    return {"label": label, "url_with": url_with, "shade": shade, "ceil": math.ceil,
+    return {"label": label, "url_with": url_with, "shade": shade, "ceil": math.ceil, "direction_mark": direction_mark,
             "can_see_drafts": can_see_drafts, "KbError": KbError}

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/openapi.json."""
 from __future__ import annotations
 
-from kb.facets import FACETS, SORTS
+from kb.facets import BY_PARAM, FACETS, SORTS
+from kb.knowledgebase import EVIDENCE_PARAMS, EVIDENCE_SORTS
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["status", "code", "message"],
@@ -15,7 +16,21 @@ SEARCH_RESULT = {"type": "object", "required": ["query", "total", "results", "fa
                                                           "score": {"type": "number"}, "snippet": {"type": "string", "description": "HTML with <mark> around matches"},
                                                           "themes": STRINGS, "country": STRINGS, "period": {"type": "string"}}}},
     "facets": {"type": "object", "additionalProperties": FACET_COUNTS},
-    "suggestion": {"type": ["string", "null"]}}}
+    "suggestion": {"type": ["string", "null"]},
+    "relaxed": {"type": ["object", "null"], "description": "Set when no case has every word: cases with most of them are shown",
+                "properties": {"most_words": {"type": "integer"}, "words": {"type": "integer"}}}}}
+EVIDENCE_ITEM = {"type": "object", "required": ["case", "id", "claim", "outcome", "direction", "design", "citation", "url"],
+                 "properties": {"case": {"type": "string"}, "case_title": {"type": "string"}, "id": {"type": "string"},
+                                "claim": {"type": "string"}, "outcome": {"type": "string"}, "direction": {"type": "string"},
+                                "design": {"type": "string"}, "strength": {"type": ["integer", "null"]},
+                                "reconciled_strength": {"type": ["integer", "null"]},
+                                "citation": {"type": "string", "description": "The formatted in-text citation (HTML)"},
+                                "sources": STRINGS, "url": {"type": "string"}}}
+EVIDENCE_LIST = {"type": "object", "required": ["total", "cases", "items", "facets"], "properties": {
+    "total": {"type": "integer"}, "cases": {"type": "integer"}, "page": {"type": "integer"}, "limit": {"type": "integer"},
+    "suggestion": {"type": ["string", "null"]}, "items": {"type": "array", "items": EVIDENCE_ITEM},
+    "facets": {"type": "object", "additionalProperties": FACET_COUNTS},
+    "strengths": {"type": "object", "description": "SMS level -> items", "additionalProperties": {"type": "integer"}}}}
 CASE_SUMMARY = {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "title", "summary", "period", "updated", "status", "url")}
                 | {"themes": STRINGS, "country": STRINGS}}
 
@@ -43,6 +58,15 @@ def document(base_url: str) -> dict:
         _param("limit", "Results per page (1-100)", schema={"type": "integer", "minimum": 1, "maximum": 100, "default": 10}),
         _param("page", "Page number", schema={"type": "integer", "minimum": 1, "default": 1}),
         _param("sort", "Order", schema={"type": "string", "enum": list(SORTS)})]
+    evidence_params = [_param("q", "Query over the cases' text, as in /api/search")] + [
+        _param(param, f"Filter by {BY_PARAM[param].label.lower()} (repeatable, values OR-ed)", many=True)
+        for param in EVIDENCE_PARAMS] + [
+        _param("min_strength", "Only items graded at least this SMS level", schema={"type": "integer", "minimum": 1, "maximum": 5}),
+        _param("reconciled", "1: only items an editor reconciled", schema={"type": "string", "enum": ["0", "1"]}),
+        _param("style", "Citation style of `citation`", schema={"type": "string", "default": "apa"}),
+        _param("limit", "Items per page (1-200)", schema={"type": "integer", "minimum": 1, "maximum": 200, "default": 20}),
+        _param("page", "Page number", schema={"type": "integer", "minimum": 1, "default": 1}),
+        _param("sort", "Order", schema={"type": "string", "enum": list(EVIDENCE_SORTS)})]
     return {
         "openapi": "3.1.0",
         "info": {"title": "Drug Law Enforcement Evidence Knowledge Base API", "version": "1.0.0",
@@ -51,6 +75,8 @@ def document(base_url: str) -> dict:
         "paths": {
             "/api/search": {"get": {"summary": "Ranked search with facet counts over the whole result set",
                                     "parameters": search_params, "responses": _responses(SEARCH_RESULT, 400, 503)}},
+            "/api/evidence": {"get": {"summary": "Evidence items (not cases) with filters for every case facet and their own",
+                                      "parameters": evidence_params, "responses": _responses(EVIDENCE_LIST, 400, 503)}},
             "/api/cases": {"get": {"summary": "List cases, optionally of one theme, concept or country",
                                    "parameters": [_param("theme", "Theme id"), _param("concept", "Concept id"),
                                                   _param("country", "ISO 3166-1 alpha-2 code")],

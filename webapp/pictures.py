@@ -1,5 +1,6 @@
 """Pictures drawn on the server as SVG (no tiles, no scripts): cases over time, cases by country.
-Each picture has a title and a description for screen readers, and links to the cases."""
+Each picture has a title and a description for screen readers, and links to the cases: so it is a
+figure (role="figure"), not an image, whose children assistive technology would not reach."""
 from __future__ import annotations
 
 from html import escape
@@ -15,8 +16,8 @@ WIDTH = 900
 
 def _svg(ident: str, width: int, height: int, title: str, desc: str, body: list[str]) -> Markup:
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-labelledby="{ident}-title {ident}-desc" class="chart" id="{ident}">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" role="figure" '
+        f'aria-labelledby="{ident}-title" aria-describedby="{ident}-desc" class="chart" id="{ident}">'
         f'<title id="{ident}-title">{escape(title)}</title>'
         f'<desc id="{ident}-desc">{escape(desc)}</desc>' + "".join(body) + "</svg>")
 

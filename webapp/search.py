@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 
 from kb.facets import FACETS, SORTS
 from kb.reviews import PUBLIC_REVIEW_STATES, REVIEW_STATES
@@ -18,25 +18,33 @@ FACET_PARAM = {facet.name: facet.param for facet in FACETS}
 MAX_PAGE = 500
 
 
-def _checked_filters(args) -> dict[str, list[str]]:
+def checked_values(args, params) -> dict[str, list[str]]:
+    """URL parameter -> its values, each checked against its facet's vocabulary or form (400 if not)."""
     vocab = get_vocab()
-    filters: dict[str, list[str]] = {}
-    for param, facet in FILTERS.items():
+    chosen: dict[str, list[str]] = {}
+    for param in params:
+        facet = FILTERS[param]
         values = [v for v in args.getlist(param) if v]
         for value in values:
             known = vocab.values(facet.vocabulary) if facet.vocabulary else None
             if known is not None and value not in known:
-                abort(400, f"unknown {param} {value!r}; use one of: {', '.join(known)}")
+                abort(400, f"unknown {param} {value[:60]!r}; use one of: {', '.join(known)}")
             if param == "country" and not facet.check(value):
-                abort(400, f"country {value!r} is not an ISO 3166-1 alpha-2 code such as 'GB' or 'NO'")
+                abort(400, f"country {value[:40]!r} is not an ISO 3166-1 alpha-2 code such as 'GB' or 'NO'")
             if not facet.check(value):
-                abort(400, f"{param} {value!r} must look like {facet.example!r}")
-        if values and facet.indexed:   # review status is not in the index (see run_search)
-            filters[facet.name] = [v.upper() if facet.upper else v for v in values]
-    return filters
+                abort(400, f"{param} {value[:40]!r} must look like {facet.example!r}")
+        if values:
+            chosen[param] = [v.upper() if facet.upper else v for v in values]
+    return chosen
 
 
-def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
+def _checked_filters(args) -> dict[str, list[str]]:
+    """The index's filters (facet name -> values); review status is not in the index (see run_search)."""
+    return {FILTERS[param].name: values for param, values in checked_values(args, FILTERS).items()
+            if FILTERS[param].indexed}
+
+
+def int_arg(args, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name, str(default))
     number = whole_number(raw)
     if number is None or not low <= number <= high:
@@ -46,8 +54,8 @@ def _int_arg(args, name: str, default: int, low: int, high: int) -> int:
 
 def run_search(args, default_limit: int | None = None):
     """Validate the request's parameters and search; returns (result, page, limit, sort)."""
-    limit = _int_arg(args, "limit", default_limit or current_app.config["PAGE_SIZE"], 1, 100)
-    page = _int_arg(args, "page", 1, 1, MAX_PAGE)
+    limit = int_arg(args, "limit", default_limit or current_app.config["PAGE_SIZE"], 1, 100)
+    page = int_arg(args, "page", 1, 1, MAX_PAGE)
     sort = args.get("sort", "relevance")
     if sort not in SORTS:
         abort(400, f"sort must be one of: {', '.join(SORTS)}")
@@ -113,3 +121,55 @@ def search():
               for field, counts in result.facets.items() if counts]
     return render_template("search/results.html", result=result, page=page, limit=limit, sort=sort,
                            pages=max(1, -(-result.total // limit)), chips=chips, panels=panels, sorts=list(SORTS))
+
+
+@bp.get("/search.csv")
+def search_csv():
+    """Every case the search finds, as CSV (columns: docs/csv.md), with the parameters of /search."""
+    result, _, _, sort = run_search(request.args, default_limit=1)
+    drafts = can_see_drafts() and request.args.get("drafts") == "1"
+    base = current_app.config["BASE_URL"].rstrip("/")
+    text = get_kb().search_csv(result.query, lambda case_id: base + url_for("cases.case", case_id=case_id),
+                               filters=_checked_filters(request.args), drafts=drafts, sort=sort, only_ids=set(result.ids))
+    return Response(text, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="search.csv"'})
+
+
+# The query-help page's examples of the query language: (heading, query, what it does). The
+# `field:value` and filter examples are made from the collection itself (see search_help).
+HELP_EXAMPLES = (
+    ("Words", "police health", "Cases with all the words, anywhere in a case: its title, summary, text, evidence "
+     "claims, tags, place, countries and the authors and titles of the sources it cites. Word endings do not "
+     "matter (police, policing). When no case has all the words, the cases with most of them are shown, those "
+     "with the most first, and the page says so."),
+    ("Phrases", '"harm reduction"', "Words in quotes: the words side by side, in this order."),
+    ("Either word", "police OR gangs", "OR: cases with at least one of the words."),
+    ("Leaving out", "police NOT gangs", "NOT: cases with the first word but not the word after NOT."),
+    ("Grouping", "(police OR gangs) health", "Brackets group words: here, cases with police or gangs, and with health."),
+    ("Prefixes", "polic*", "A word ending in * stands for the words it starts: police, policing, policy. It "
+     "needs two letters before the *, and stands for the ten most frequent such words."),
+    ("British and American spellings", "decriminalization", "British and American spellings find each other: "
+     "decriminalization finds decriminalisation, behavior finds behaviour, programme finds program, centre "
+     "finds center."),
+    ("Accents", "Zurich", "Accents do not matter: Zurich finds Zürich, Ines finds Inês, and the other way round."),
+    ("Regions", "Latin America", "Words naming a UN M49 region, such as Latin America, West Africa or "
+     "South-East Asia, find the cases set in a country of that region as well as the cases with the words."),
+)
+
+
+@bp.get("/search/help")
+def search_help():
+    """How to write a query, with examples that run; the fields come from the facets and the index."""
+    kb = get_kb()
+    everything = memo("help", (), lambda: kb.search("", limit=0))
+    facets = {facet.name: facet for facet in FACETS if facet.indexed}
+    fields = []
+    for name, (names, help_text) in kb.query_fields().items():
+        facet = facets.get(name)
+        value = next(iter(everything.facets.get(name, {})), None) if facet else None
+        shown = label(facet.vocabulary, value) if facet and facet.vocabulary and value else None
+        fields.append((names, facet.label if facet else None, help_text, value, shown))
+    filters = [(facet, value, display(facet.param, value)) for facet in facets.values()
+               for value in list(everything.facets.get(facet.name, {}))[:1]]
+    return render_template("search/help.html", examples=HELP_EXAMPLES, fields=fields, filters=filters,
+                           sorts=list(SORTS))

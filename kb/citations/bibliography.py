@@ -7,6 +7,7 @@ into display text with pylatexenc, once per value, only when something shows it.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from functools import lru_cache
 
 import bibtexparser
@@ -101,7 +102,13 @@ def brace_depth(value: str) -> int:
 
 @lru_cache(maxsize=65536)
 def decode_latex(value: str) -> str:
-    """Display text of a BibTeX value: `M{\\"u}ller` -> `Müller`, braces dropped."""
+    """Display text of a BibTeX value: `M{\\"u}ller` -> `Müller`, braces dropped. Always in
+    precomposed form (NFC), whether the accent was LaTeX or typed as a combining character, so
+    the same name is the same text for display, sorting and search."""
+    return unicodedata.normalize("NFC", _decoded_text(value))
+
+
+def _decoded_text(value: str) -> str:
     if not any(ch in value for ch in "\\$~") or len(value) > MAX_LATEX or brace_depth(value) > MAX_BRACE_DEPTH:
         return " ".join(value.replace("{", "").replace("}", "").replace("---", "\u2014").replace("--", "\u2013").split())
     try:

@@ -6,7 +6,6 @@ defaults, and opens one database session for the whole command (kb.knowledgebase
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from ..errors import WARNING, KbError, ValidationFailed, exit_code
 from ..knowledgebase import session
 from ..settings import SettingError, Settings
 from ..storage.build import build as run_build
-from .common import OUTPUT_FORMATS, Context, _print_problems, _progress, pass_ctx
+from .common import OUTPUT_FORMATS, Context, _print_problems, _progress, pass_ctx, terminal_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,9 +145,9 @@ def search(obj: Context, query: tuple[str, ...], sort: str, limit: int, drafts: 
     click.echo(f"{result.total} result(s)")
     for n, hit in enumerate(result.hits, start=1):
         click.echo(f"{n:>3}. {hit.title}  [{hit.id}]  {', '.join(hit.country)} {hit.period}  score {hit.score:.2f}")
-        snippet = re.sub(r"<[^>]+>", "", hit.snippet)
+        snippet = terminal_text(hit.snippet)
         if snippet:
-            click.echo(f"     {' '.join(snippet.split())[:300]}")
+            click.echo(f"     {snippet}")
     for name, counts in result.facets.items():
         if counts:
             click.echo(f"{name}: " + ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:8]))
@@ -261,3 +260,6 @@ main.add_command(backup)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+from .evidence import evidence  # noqa: E402
+
+main.add_command(evidence)

@@ -3,6 +3,7 @@ bars and the listing of problems."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import click
@@ -11,6 +12,8 @@ from ..errors import ERROR, INFO, WARNING
 from ..settings import Settings
 
 OUTPUT_FORMATS = click.Choice(["text", "json"])
+_MARK_OPEN = re.compile(r"<mark\b[^>]*>")
+_ON, _OFF = "\ue000", "\ue001"   # where a match starts and ends, kept through the tag stripping
 
 
 class Context:
@@ -34,6 +37,24 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def terminal_text(fragment: str, width: int = 300) -> str:
+    """An HTML fragment (a search snippet) as terminal text: tags dropped, entities decoded
+    (`Mexico&#x27;s` -> `Mexico's`), at most `width` characters; `<mark>`ed matches in bold,
+    which click.echo drops unless stdout is a terminal."""
+    from ..tables import plain
+    text = plain(_MARK_OPEN.sub(_ON, fragment).replace("</mark>", _OFF))
+    kept, shown = [], 0
+    for ch in text:
+        if ch not in (_ON, _OFF):
+            if shown == width:
+                break
+            shown += 1
+        kept.append(ch)
+    if kept.count(_ON) > kept.count(_OFF):
+        kept.append(_OFF)
+    return "".join(kept).replace(_ON, "\x1b[1m").replace(_OFF, "\x1b[22m")
 
 
 def _progress(label: str):

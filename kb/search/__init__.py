@@ -45,6 +45,8 @@ class Searcher(Protocol):
 
 class Backend(Protocol):
     schema_version: str   # stored by the build; a different one makes the next build re-index everything
+    # every field a query may name -> (the names it answers to, what it holds), for the query help
+    query_fields: dict[str, tuple[tuple[str, ...], str]]
 
     def build_generation(self, generation: str, docs: list[IndexDoc], *, base: str | None = None,
                          removed: Iterable[str] = (), procs: int = 1) -> None: ...

@@ -239,11 +239,11 @@ def _build(settings: Settings, conn: Connection, *, procs, full, strict, progres
                   and storage.get_meta(conn, "index_schema") == backend.schema_version)
     cases = {case.id: case for case in collection.cases}
     report.changed = sorted(cid for cid, case in cases.items() if stored.get(cid) != (case.sha256, case.path))
-    if storage.get_meta(conn, "rows_schema") != ROWS_VERSION:   # this code stores rows differently: all anew
-        report.changed = sorted(cases)
+    # this code stores rows differently: every case's rows anew (pages and reviews are unaffected)
+    rows_stale = storage.get_meta(conn, "rows_schema") != ROWS_VERSION
     report.removed = sorted(set(stored) - set(cases))
     files_changed = {f.path for f in collection.files if cached.get(f.path) is not f} | (set(cached) - {f.path for f in collection.files})
-    if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index):
+    if not (report.changed or report.removed or bib_changed or files_changed or full or not have_index or rows_stale):
         report.generation = current_generation
         _announce("build.written", settings, collection, report, conn=conn)
         return report
@@ -264,7 +264,7 @@ def _build(settings: Settings, conn: Connection, *, procs, full, strict, progres
                                     removed=report.removed, procs=workers)
         with report.phase("database"):
             _write_database(settings, conn, collection, cases, report, bib_changed or full,
-                            (current_generation, generation), files_changed)
+                            (current_generation, generation), files_changed, sorted(cases) if rows_stale else [])
     except BaseException:
         backend.drop(generation)  # the previous build stays current
         raise
@@ -306,12 +306,16 @@ def _restore_bodies(conn: Connection, cached_cases: list[Case]) -> None:
 
 
 def _write_database(settings: Settings, conn: Connection, collection: Collection, cases: dict[str, Case], report: BuildReport,
-                    write_sources: bool, generations: tuple[str, str], files_changed: set[str]) -> None:
-    """`generations`: (the current index generation, the new one this build names current)."""
+                    write_sources: bool, generations: tuple[str, str], files_changed: set[str],
+                    restored: list[str] = ()) -> None:
+    """`generations`: (the current index generation, the new one this build names current);
+    `restored`: unchanged cases whose rows are written anew too (kb.storage.documents.ROWS_VERSION)."""
     previous, generation = generations
-    rewrite = report.changed + report.removed
-    rows = [case_rows(cases[cid]) for cid in report.changed]
+    rewritten = sorted(set(report.changed) | set(restored))
+    rewrite = rewritten + report.removed
     with conn.begin():
+        _restore_bodies(conn, [cases[cid] for cid in rewritten if not cases[cid].body])
+        rows = [case_rows(cases[cid]) for cid in rewritten]
         for table in (storage.citations, storage.evidence_items, storage.case_terms):
             _delete_in(conn, table, table.c.case_id, rewrite)
         _delete_in(conn, storage.cases, storage.cases.c.id, rewrite)
@@ -334,7 +338,7 @@ def _write_database(settings: Settings, conn: Connection, collection: Collection
         storage.set_meta(conn, "built_at", dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         report.generation = generation
         _announce("build.written", settings, collection, report, conn=conn, full=write_sources)
-        _drop_pages(conn, None if write_sources else rewrite)
+        _drop_pages(conn, None if write_sources else report.changed + report.removed)
         conn.execute(delete(storage.related).where(storage.related.c.generation != generation))
         storage.set_meta(conn, "index_schema", search.backend(settings).schema_version)
         storage.set_meta(conn, "rows_schema", ROWS_VERSION)

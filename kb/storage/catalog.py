@@ -4,12 +4,14 @@ Everything here is a query on the database the build wrote; nothing re-reads the
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import String, and_, func, literal, select
 from sqlalchemy.engine import Connection, Engine
 
 from .. import storage
+from ..facets import FACETS
 from ..model import Case, Source
 
 T = storage
@@ -169,23 +171,33 @@ class EvidenceRow:
     keys: tuple[str, ...]      # the sources it cites, in order
 
 
-def evidence_rows(bind: Engine | Connection, drafts: bool = False) -> list[EvidenceRow]:
-    """Every evidence item of the visible cases, in case-title and then file order (two queries)."""
+def evidence_rows(bind: Engine | Connection, drafts: bool = False,
+                  this_year: int | None = None) -> tuple[list[EvidenceRow], dict[str, dict[str, tuple[str, ...]]]]:
+    """Every evidence item of the visible cases, in case-title and then file order, and each
+    case's values of every facet (URL parameter -> values, from kb.facets): two queries."""
     E, C = T.evidence_items, T.cases
     query = (select(E.c.case_id, C.c.title, C.c.period, C.c.data, E.c.id, E.c.position, E.c.claim, E.c.cite,
                     E.c.outcome, E.c.direction, E.c.design, E.c.strength)
              .join(C, C.c.id == E.c.case_id).where(_visible(drafts)).order_by(C.c.title, C.c.id, E.c.position))
     cited = (select(T.citations.c.case_id, T.citations.c.evidence_id, T.citations.c.source_key)
              .where(T.citations.c.evidence_id.isnot(None)).order_by(T.citations.c.position))
+    year = this_year or dt.date.today().year
+    values: dict[str, dict[str, tuple[str, ...]]] = {}
+    rows = []
     with storage.reading(bind) as conn:
         keys: dict[tuple[str, str], list[str]] = {}
         for case_id, evidence_id, key in conn.execute(cited):
             found = keys.setdefault((case_id, evidence_id), [])
             if key not in found:
                 found.append(key)
-        return [EvidenceRow(r.case_id, r.title, r.period, tuple(r.data.get("country", [])), r.id, r.position, r.claim,
-                            r.cite, r.outcome, r.direction, r.design, r.strength, tuple(keys.get((r.case_id, r.id), ())))
-                for r in conn.execute(query)]
+        for r in conn.execute(query):
+            if r.case_id not in values:
+                case = Case.from_dict(r.data)
+                values[r.case_id] = {f.param: tuple(f.values(case, year)) for f in FACETS if f.indexed and f.values}
+            rows.append(EvidenceRow(r.case_id, r.title, r.period, tuple(r.data.get("country", [])), r.id, r.position,
+                                    r.claim, r.cite, r.outcome, r.direction, r.design, r.strength,
+                                    tuple(keys.get((r.case_id, r.id), ()))))
+    return rows, values
 
 
 def evidence_citations(bind: Engine | Connection, case_ids: list[str], style: str, renderer: str) -> dict[str, list[str]]:
@@ -197,3 +209,16 @@ def evidence_citations(bind: Engine | Connection, case_ids: list[str], style: st
                          R.c.version == literal(renderer + ":", String) + C.c.sha256)))
     with storage.reading(bind) as conn:
         return {case_id: data.get("evidence_citations", []) for case_id, data in conn.execute(query)}
+
+
+def terms_by_case(bind: Engine | Connection, drafts: bool = False, kind: str | None = None) -> dict[str, dict[str, list[str]]]:
+    """case id -> term kind -> names, for the visible cases (one query), of one `kind` or all."""
+    query = (select(T.case_terms.c.case_id, T.case_terms.c.kind, T.case_terms.c.name)
+             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id).where(_visible(drafts)))
+    if kind is not None:
+        query = query.where(T.case_terms.c.kind == kind)
+    found: dict[str, dict[str, list[str]]] = {}
+    with storage.reading(bind) as conn:
+        for case_id, kind, name in conn.execute(query):
+            found.setdefault(case_id, {}).setdefault(kind, []).append(name)
+    return found

@@ -16,17 +16,22 @@ from __future__ import annotations
 import html
 import multiprocessing
 import os
+import sys
 import time
+from contextlib import contextmanager
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .. import hooks, search, storage
 from ..citations.exports import case_to_csl, source_to_csl
+from ..citations.keys import CitationSyntaxError, parse_cite_field
 from ..citations.styles import STYLES, Formatter
 from ..content.body import render_body
 from ..model import Case
+from ..related import related as find_related
 from ..settings import Settings
+from ..vocabulary import load_vocabulary
 from . import catalog
 
 POOL_FROM = 50   # pages: fewer are rendered in the build's own process
@@ -63,9 +68,43 @@ def render_case(bind: Engine | Connection, case: Case, style: str) -> dict:
     }
 
 
+def format_cite(bind: Engine | Connection, cite: str, style: str) -> str:
+    """An evidence item's `cite` field ("[@key, p. 5]") as a formatted in-text citation (HTML)."""
+    try:
+        refs = parse_cite_field(cite)
+    except CitationSyntaxError:    # checked by the build; kept readable should one slip through
+        return html.escape(cite)
+    found = catalog.sources(bind, list(dict.fromkeys(ref.key for ref in refs)))
+    known = [ref for ref in refs if ref.key in found]
+    if not known:
+        return html.escape(cite)
+    formatter = Formatter([source_to_csl(found[key]) for key in dict.fromkeys(ref.key for ref in known)], style, "html")
+    return formatter.cite([(ref.key, ref.locator) for ref in known])
+
+
 def with_base_url(parts: dict, base_url: str) -> dict:
     """The parts as shown at `base_url` (an operator's setting, escaped like any text)."""
     return {**parts, "self_citation": parts["self_citation"].replace(BASE, html.escape(base_url.rstrip("/")))}
+
+
+@contextmanager
+def _without_main():
+    """Start spawned workers without re-running the caller's script: the workers need only this
+    module, and a script calling `build()` without an `if __name__ == "__main__":` guard otherwise
+    runs again in every worker, whose failing start the pool answers with a new worker, forever.
+    Spawn re-imports `__main__` only when it has a `__file__` or `__spec__` (multiprocessing.spawn)."""
+    main = sys.modules.get("__main__")
+    saved = dict(main.__dict__) if main is not None else {}
+    if main is not None:
+        main.__dict__.pop("__file__", None)
+        main.__spec__ = None
+    try:
+        yield
+    finally:
+        if main is not None:
+            for name in ("__file__", "__spec__"):
+                if name in saved:
+                    main.__dict__[name] = saved[name]
 
 
 def stored_page(bind: Engine | Connection, case: Case, style: str) -> dict | None:
@@ -108,7 +147,7 @@ def render_missing(settings: Settings, styles: tuple[str, ...] = tuple(STYLES), 
     args = [(settings, chunk) for chunk in chunks]
     if workers > 1 and len(todo) >= POOL_FROM:
         # spawned, not forked: a child of the build would start with the build's whole heap
-        with multiprocessing.get_context("spawn").Pool(len(chunks)) as pool:
+        with _without_main(), multiprocessing.get_context("spawn").Pool(len(chunks)) as pool:
             pool.starmap(_render_chunk, args)
     else:
         for arg in args:
@@ -125,6 +164,7 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
         with engine.connect() as conn:
             generation = storage.get_meta(conn, "index_generation")
             rows, cases, related = [], {}, []
+            label = load_vocabulary(settings.root).label
             for case_id, style in pages:
                 case = cases.get(case_id) or catalog.case(conn, case_id)
                 if case is None:
@@ -132,7 +172,7 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
                 if case_id not in cases and generation:
                     searcher = searcher or search.backend(settings).open(generation)
                     related.append({"generation": generation, "case_id": case_id,
-                                    "data": [vars(hit) for hit in searcher.more_like_this(case_id)]})
+                                    "data": [vars(hit) for hit in find_related(searcher, case_id, label=label)]})
                 cases[case_id] = case
                 rows.append({"case_id": case_id, "style": style, "version": version(case),
                              "data": render_case(conn, case, style)})
@@ -148,10 +188,13 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
 
 
 def stored_related(bind: Engine | Connection, generation: str, case_id: str) -> list[dict] | None:
+    """The related cases kept for this generation (dicts of kb.related.Related's fields); rows
+    written before related cases had reasons read with none."""
     table = storage.related
     with storage.reading(bind) as conn:
-        return conn.execute(select(table.c.data).where(and_(table.c.generation == generation,
-                                                            table.c.case_id == case_id))).scalar()
+        found = conn.execute(select(table.c.data).where(and_(table.c.generation == generation,
+                                                             table.c.case_id == case_id))).scalar()
+    return None if found is None else [{**hit, "reasons": hit.get("reasons") or []} for hit in found]
 
 
 def store_related(bind: Engine | Connection, generation: str, case_id: str, hits: list[dict]) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 from ...errors import Unavailable
 from ..results import IndexDoc
 from .reader import Index
-from .schema import SCHEMA_VERSION
+from .schema import QUERY_FIELDS, SCHEMA_VERSION
 from .writer import FACETS_FILE, build_generation, remove_stale
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ INDEX_DIR = "index"
 
 class WhooshBackend:
     schema_version = SCHEMA_VERSION
+    query_fields = QUERY_FIELDS
 
     def __init__(self, settings: "Settings"):
         self.root: Path = settings.data_dir / INDEX_DIR

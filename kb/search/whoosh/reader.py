@@ -2,7 +2,6 @@
 set, spelling suggestions and more-like-this."""
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 
 from ...facets import INDEX_FACETS as FACETS
 from ..results import Hit, SearchResult
-from .queries import _OPERATOR, DocSets, bound_expansions, first_words, make_parser, parse, text_of, with_regions
+from .queries import DocSets, bound_expansions, first_words, make_parser, parse, text_of, with_regions
+from .suggestions import Speller
 from .writer import FACETS_FILE
 
 SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
@@ -100,7 +100,7 @@ class Index:
             if matched:
                 relaxed = (max(have.values()), len(parts))
         hits: list[Hit] = []
-        if matched and offset < len(matched):
+        if matched and offset < len(matched) and limit > 0:   # limit 0: counts and ids only
             terms = self._snippet_terms(q)
             if relaxed:
                 page, cut = self._rank_relaxed(wq.Or(parts), have, offset, limit, sortedby, reverse)
@@ -180,49 +180,15 @@ class Index:
         return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in counts.items()}
 
     def suggest(self, text: str, visible: frozenset[int] | None = None) -> str | None:
-        """A corrected query when some plain words are in no text the reader may see and a close
-        word is. Everything comes from `visible` (published cases, or also drafts for reviewers):
-        a word counts as known when its stem is in a visible case, and a candidate (an unstemmed
-        word of a title or summary, one or two edits away) only when its stem is too, ranked by
-        distance and then by how many visible cases have it. Words of drafts are never offered
-        to readers, not even as a ranking weight."""
+        """A corrected query when some plain words are unknown or misspelt, or rare while the
+        query finds few cases (kb/search/whoosh/suggestions.py). Everything comes from `visible`
+        (published cases, or also drafts for reviewers): a candidate is a word as written in
+        the cases, counted and ranked by the visible cases that have its stem, so words of
+        drafts are never offered to readers, not even as a ranking weight."""
         visible = self._docsets.all - self._drafts if visible is None else visible
-        reader = self._searcher.reader()
-        changed = False
-
-        def stems(word: str) -> list[str]:
-            return [token.text for token in self._analyzer(word)]
-
-        def seen_in(word: str) -> int:
-            return max((len(self._docsets.term("text", stem) & visible) for stem in stems(word)), default=-1)
-
-        def known(word: str) -> bool:   # a stop word (no stems) counts as known; isdisjoint stops early
-            found = stems(word)
-            return not found or any(not self._docsets.term("text", stem).isdisjoint(visible) for stem in found)
-
-        def fix(match: re.Match) -> str:
-            nonlocal changed
-            word = match.group(0)
-            if _OPERATOR.match(word) or len(word) < 3 or known(word):
-                return word   # an operator, too short, a stop word or a word a visible case has
-            best = None
-            for distance in (1, 2):
-                for fieldname in ("summary", "title"):
-                    spelling = self._ix.schema[fieldname].spelling_fieldname(fieldname)
-                    for candidate in reader.terms_within(spelling, word.lower(), distance, prefix=1):
-                        candidate = text_of(candidate)
-                        cases = seen_in(candidate) if candidate != word.lower() else 0
-                        if cases > 0 and (best is None or (distance, -cases, candidate) < best):
-                            best = (distance, -cases, candidate)
-                if best is not None:
-                    break
-            if best is None:
-                return word
-            changed = True
-            return best[2]
-
-        corrected = re.sub(r"(?<![\w:])[^\W\d_]+(?![\w:*])", fix, text[:500])
-        return corrected if changed else None
+        schema = self._ix.schema
+        fields = ("text",) if schema["text"].separate_spelling() else ("title", "summary")
+        return Speller(self._searcher.reader(), self._analyzer, self._docsets, fields).suggest(text, visible)
 
     def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
         """Cases sharing the most distinctive words of this one.

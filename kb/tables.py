@@ -1,0 +1,59 @@
+"""Lists as spreadsheet rows: the CSV downloads of search results and of the evidence list (the
+web's /search.csv and /evidence.csv, `kb search --format csv`, `kb evidence --format csv`).
+
+Columns are declared here once and documented in docs/csv.md (a test keeps the two together).
+Cells a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return)
+get a leading apostrophe, as OWASP's "CSV injection" advice says: these are read-only exports,
+so nothing is lost but the formula.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from typing import Iterable, Sequence
+
+from .storage.catalog import CaseSummary, EvidenceRow
+
+SEARCH_COLUMNS = ("rank", "id", "title", "summary", "themes", "countries", "regions", "period", "updated", "url")
+EVIDENCE_COLUMNS = ("case_id", "case_title", "evidence_id", "claim", "outcome", "direction", "design", "strength",
+                    "reconciled_strength", "citation", "sources", "period", "countries", "url")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def neutralised(value: object) -> str:
+    """A cell's text, with a leading apostrophe if a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def plain(fragment: str) -> str:
+    """HTML (a snippet, a formatted citation) as plain text."""
+    return " ".join(html.unescape(_TAG.sub("", fragment)).split())
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """RFC 4180 CSV (CRLF line ends) with a header row; every cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([neutralised(cell) for cell in row])
+    return out.getvalue()
+
+
+def search_table(cases: Iterable[CaseSummary], regions: dict[str, list[str]], url_of) -> str:
+    """`cases` in their result order; `regions`: case id -> region slugs; `url_of(case_id)`."""
+    return to_csv(SEARCH_COLUMNS, ((n, c.id, c.title, c.summary, "; ".join(c.themes), "; ".join(c.country),
+                                    "; ".join(regions.get(c.id, ())), c.period, c.updated, url_of(c.id))
+                                   for n, c in enumerate(cases, start=1)))
+
+
+def evidence_table(rows: Iterable[EvidenceRow], citations: Iterable[str], reconciled: dict, url_of) -> str:
+    """Evidence rows with their formatted in-text citations (HTML, written as plain text)."""
+    return to_csv(EVIDENCE_COLUMNS, ((r.case_id, r.case_title, r.id, r.claim, r.outcome, r.direction, r.design,
+                                      r.strength or "", reconciled.get((r.case_id, r.id)) or "", plain(cite),
+                                      "; ".join(r.keys), r.period, "; ".join(r.country), url_of(r.case_id, r.id))
+                                     for r, cite in zip(rows, citations)))
