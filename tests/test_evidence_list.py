@@ -230,3 +230,12 @@ def test_csv_columns_are_documented():
     text = (Path(__file__).resolve().parent.parent / "docs" / "csv.md").read_text(encoding="utf-8")
     documented = {line.split("|")[1].strip().strip("`") for line in text.splitlines() if line.startswith("| `")}
     assert set(tables.SEARCH_COLUMNS) | set(tables.EVIDENCE_COLUMNS) <= documented
+
+
+def test_kb_search_csv(built_root, runner):
+    out = runner.invoke(main, ["--root", str(built_root), "search", "--format", "csv", "--limit", "1"])
+    assert out.exit_code == 0, out.output
+    rows = list(csv.DictReader(io.StringIO(out.output)))
+    assert sorted(r["id"] for r in rows) == ["sample-case", "second-case"]        # every match, not --limit
+    assert [r["id"] for r in csv.DictReader(io.StringIO(runner.invoke(
+        main, ["--root", str(built_root), "search", "gangs", "--format", "csv"]).output))] == ["second-case"]

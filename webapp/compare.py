@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from webapp.kbstore import can_see_drafts, get_kb, label
+from webapp.kbstore import can_see_drafts, direction_mark, get_kb, label
 from webapp.security import local_target
 
 bp = Blueprint("compare", __name__)
 MAX_CASES = 4
 MIN_CASES = 2
 # direction -> its symbol; the words are the vocabulary's labels (kb/vocabulary.yaml)
-DIRECTIONS = {"improved": "↑", "worsened": "↓", "mixed": "↕", "no-change": "→", "unclear": "?"}
 
 
 def _tray() -> tuple[list, list[str]]:
@@ -119,4 +118,4 @@ def evidence_summary(case) -> dict:
 
 @bp.app_template_filter()
 def direction_symbol(direction: str) -> str:
-    return DIRECTIONS.get(direction, "·")
+    return direction_mark(direction)

@@ -99,11 +99,11 @@ def shade(mean: float | None) -> str:
 
 
 # a mark beside each direction's word (the word is always shown: the mark is not the meaning)
-DIRECTION_MARKS = {"improved": "▲", "worsened": "▼", "mixed": "◆", "no-change": "●", "unclear": "?"}
+DIRECTION_MARKS = {"improved": "↑", "worsened": "↓", "mixed": "↕", "no-change": "→", "unclear": "?"}
 
 
 def direction_mark(direction: str) -> str:
-    return DIRECTION_MARKS.get(direction, "")
+    return DIRECTION_MARKS.get(direction, "·")
 
 
 def template_globals() -> dict:

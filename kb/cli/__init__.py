@@ -122,7 +122,8 @@ def _checked_filters(vocab, chosen: dict[str, tuple[str, ...]]) -> dict[str, lis
 @click.option("--sort", type=click.Choice(facets.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--drafts", is_flag=True, help="Include draft cases.")
-@click.option("--format", "output_format", type=OUTPUT_FORMATS, default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+              help="csv: every matching case, whatever --limit (columns in docs/csv.md).")
 @pass_ctx
 def search(obj: Context, query: tuple[str, ...], sort: str, limit: int, drafts: bool, output_format: str,
            **chosen) -> None:
@@ -134,6 +135,11 @@ def search(obj: Context, query: tuple[str, ...], sort: str, limit: int, drafts: 
     try:
         kb = obj.knowledge_base()
         filters = _checked_filters(kb.vocabulary, chosen)
+        if output_format == "csv":
+            base = obj.settings.base_url.rstrip("/")
+            click.echo(kb.search_csv(" ".join(query), lambda case_id: f"{base}/cases/{case_id}", filters=filters,
+                                     drafts=drafts, sort=sort), nl=False)
+            return
         result = kb.search(" ".join(query), filters=filters, limit=limit, drafts=drafts, sort=sort)
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
