@@ -35,6 +35,21 @@ sys.path.insert(0, str(HERE))
 QUERIES = ["police", "heroin market", '"harm reduction"', "naloxone", "violence OR corruption", "dealer*",
            "supervised injection", "gang violence", "treatment diversion", "deterrence"]
 FILTERS = [{}, {"theme": "targeted-deterrence"}, {"country": "NO"}, {"outcome": "violence"}]
+RESEARCH_SEARCHES = [
+    {"q": "police", "country": ["GB", "US"]}, {"q": "heroin market", "country": ["NL", "NO", "CH"], "outcome": "violence"},
+    {"q": "violence zzqxv"}, {"q": "police treatment qqzzx", "theme": ["targeted-deterrence", "police-harm-reduction"]},
+    {"q": "gang violence", "region": "latin-america-and-the-caribbean"}, {"q": "latin america police"},
+    {"q": "deterrence", "region": ["europe", "northern-america"], "design": ["rct", "time-series"]},
+    {"country": ["BR", "MX", "CO"], "direction": "improved"}, {"q": "harm reduction xyzzy", "outcome": ["public-health", "drug-use"]},
+    {"q": "community trust", "market_level": ["retail", "consumption"]},
+]
+EVIDENCE_FILTERS = [
+    {"region": "latin-america-and-the-caribbean", "outcome": "violence", "design": "time-series"},
+    {"region": "europe", "outcome": ["public-health", "drug-use"], "direction": "improved"},
+    {"theme": "targeted-deterrence", "country": ["US", "GB"], "design": ["rct", "quasi-experimental"]},
+    {"region": "northern-america", "outcome": "arrests", "design": "before-after"},
+    {"country": "NL", "outcome": "public-nuisance", "direction": ["improved", "mixed"]},
+]
 
 
 def load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
@@ -111,6 +126,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--only", nargs="+", metavar="KIND",
+                        help="run only these kinds of request beside the floor, on the pages as they are (no kb render)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:                                   # the load generator, in its own process
@@ -134,6 +151,9 @@ def main() -> None:
         "case page": [f"/cases/{case_id}" for case_id in rng.sample(ids, len(ids))],
         "search page with facets": [f"/search{s}" for s in searches],
         "/api/search": [f"/api/search{s}" for s in searches],
+        # several values of one facet (OR-ed) and queries no case fully matches (the fallback)
+        "search, OR-ed facets and the fallback": [f"/search?{urlencode(q, doseq=True)}" for q in RESEARCH_SEARCHES],
+        "/evidence, three filters": [f"/evidence?{urlencode(f, doseq=True)}" for f in EVIDENCE_FILTERS],
     }
     results = {}
 
@@ -149,6 +169,10 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=20)
 
+    if args.only:
+        run(["static file (floor)", *args.only])
+        report(results, ["static file (floor)", *args.only], len(ids), args, "pages as they were")
+        return
     from kb import storage
     from kb.knowledgebase import KnowledgeBase
     from kb.settings import Settings
@@ -165,18 +189,24 @@ def main() -> None:
                                               ("apa",), procs=2)
     print(f"kb render: {rendered} pages in {render_seconds:.0f} s", file=sys.stderr)
     run(["static file (floor)", "case page", "search page with facets", "/api/search"])
+    run(["search, OR-ed facets and the fallback", "/evidence, three filters"])
+    report(results, ["static file (floor)", "case page", "case page, first views (no kb render)", "search page with facets",
+                     "/api/search", "search, OR-ed facets and the fallback", "/evidence, three filters"], len(ids), args,
+           f"kb render of {rendered} pages took {render_seconds:.0f} s")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: dict, order: list[str], cases: int, args, note: str) -> None:
     floor = results["static file (floor)"]
-    print(f"\n{len(ids)} cases; gunicorn, {args.workers} workers; {args.clients} concurrent clients for {args.seconds:.0f} s each; "
-          f"kb render of {rendered} pages took {render_seconds:.0f} s\n")
+    print(f"\n{cases} cases; gunicorn, {args.workers} workers; {args.clients} concurrent clients for {args.seconds:.0f} s each; "
+          f"{note}\n")
     print("| request | median | p95 | p95 / floor p95 | requests/s | errors |\n|---|---|---|---|---|---|")
-    order = ["static file (floor)", "case page", "case page, first views (no kb render)", "search page with facets", "/api/search"]
     for name, r in ((n, results[n]) for n in order):
         print(f"| {name} | {r['median']:.1f} ms | {r['p95']:.1f} ms | {r['p95'] / floor['p95']:.1f}x | "
               f"{r['throughput']:.0f} | {r['errors']} |")
         if r["errors"]:
             print(f"  errors, e.g.: {r['error_samples']}", file=sys.stderr)
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

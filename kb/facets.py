@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .model import Case
-from .regions import regions_of
 
 
 @dataclass(frozen=True)
@@ -59,7 +58,7 @@ FACETS: tuple[Facet, ...] = (
     Facet("country", "country", "Country", "ISO 3166-1 alpha-2 code", None, lambda case, _: case.country,
           pattern=r"[A-Za-z]{2}", example="GB", upper=True, stored=True, terms=True, related=2.0, reason="country"),
     Facet("regions", "region", "Region", "UN M49 region, sub-region or intermediate region", "regions",
-          lambda case, _: regions_of(case.country), example="latin-america-and-the-caribbean", terms=True,
+          lambda case, _: case.regions, example="latin-america-and-the-caribbean", terms=True,
           related=1.0, reason="region"),
     Facet("market_levels", "market_level", "Market level", "market level", "market_levels",
           lambda case, _: case.market_levels, terms=True, related=1.0, reason="market level"),

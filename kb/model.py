@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .fields import Period
+from .regions import regions_of
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,11 @@ class Case:
     citations: list[CiteRef] = field(default_factory=list)
     citation_lines: dict[str, int] = field(default_factory=dict)
     sha256: str = ""
+
+    @property
+    def regions(self) -> list[str]:
+        """The UN M49 regions of its countries (kb/regions.py), larger ones first."""
+        return regions_of(self.country)
 
     @property
     def span(self) -> Period | None:

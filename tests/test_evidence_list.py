@@ -239,3 +239,9 @@ def test_kb_search_csv(built_root, runner):
     assert sorted(r["id"] for r in rows) == ["sample-case", "second-case"]        # every match, not --limit
     assert [r["id"] for r in csv.DictReader(io.StringIO(runner.invoke(
         main, ["--root", str(built_root), "search", "gangs", "--format", "csv"]).output))] == ["second-case"]
+
+
+def test_the_comparison_shows_regions(client):
+    page = soup(client.get("/compare?id=sample-case&id=second-case"))
+    cells = page.find("th", string="Regions").find_next_siblings("td")
+    assert [td.get_text() for td in cells] == ["Americas, Northern America"] * 2

@@ -254,7 +254,7 @@ def db_upgrade(obj: Context) -> None:
     click.echo(f"database schema at revision {storage.head_revision()}")
 
 
-from .cite import bib, cite
+from .cite import bib, cite  # noqa: E402  (the commands need `main` above)
 
 main.add_command(cite)
 main.add_command(bib)
