@@ -47,7 +47,9 @@ class ValidationFailed(KbError):
         errors = sum(1 for p in problems if p.severity == ERROR)
         warnings = sum(1 for p in problems if p.severity == WARNING)
         found = f"{errors} error(s)" if errors else f"{warnings} warning(s) (--strict)"
-        super().__init__(f"validation failed with {found}; the previous build is unchanged")
+        first = next((p for p in problems if p.severity == (ERROR if errors else WARNING)), None)
+        super().__init__(f"validation failed with {found}; the previous build is unchanged"
+                         + (f" (first: {first})" if first is not None else ""))
 
 
 class Unavailable(KbError):

@@ -181,3 +181,24 @@ def test_rendered_pages_are_shared_between_workers_and_renewed_by_a_build(app, c
     assert after["second-case"] == stored["second-case"] and after["sample-case"] != stored["sample-case"]
     assert "Officers worked" in client.get("/cases/sample-case").get_data(as_text=True)
     assert "https://kb.example.org/cases/sample-case" in client.get("/cases/sample-case").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("firsts,keys,groups", [
+    (["a", "b"], ["a", "b", "c", "b"], [["a", "b", "c"], ["b"]]),      # a later group's first work inside a group
+    (["a", "b"], ["a", "b", "b", "a"], [["a", "b"], ["b", "a"]]),
+    (["a", "b", "b"], ["a", "b", "x", "b"], [["a"], ["b", "x"], ["b"]]),
+    (["a", "z"], ["a", "b"], [["a"], ["z"]]),                          # do not fit: each group's first work
+    ([], [], []),
+])
+def test_citation_groups_found_again_from_their_first_works(firsts, keys, groups):
+    from webapp.citing import _groups
+    assert _groups(firsts, keys) == groups
+
+
+def test_each_citation_has_an_id_and_each_reference_its_places(client):
+    page = soup(client.get("/cases/sample-case"))
+    assert [span["id"] for span in page.select(".case-body span.citation")] == ["cite-T1", "cite-T2"]
+    assert page.select_one("tr#evidence-overdose-deaths a.cite")["id"] == "cite-E1"
+    cited_in = {li["id"]: [(a.get_text(), a["href"]) for a in li.select(".cited-in a")] for li in page.select("ol.references li")}
+    assert cited_in == {"ref-doe2020policing": [("Context", "#cite-T1"), ("Outcomes", "#cite-T2"), ("E1", "#cite-E1")],
+                        "ref-roe2015cannabis": [("Outcomes", "#cite-T2")]}

@@ -147,7 +147,8 @@ HELP_EXAMPLES = (
     ("Leaving out", "police NOT gangs", "NOT: cases with the first word but not the word after NOT."),
     ("Grouping", "(police OR gangs) health", "Brackets group words: here, cases with police or gangs, and with health."),
     ("Prefixes", "polic*", "A word ending in * stands for the words it starts: police, policing, policy. It "
-     "needs two letters before the *, and stands for the ten most frequent such words."),
+     "needs two letters before the *, and stands for the ten most frequent such words. Words are matched by their "
+     "stems, so a prefix works best cut before the word's ending: organ* rather than organis*."),
     ("British and American spellings", "decriminalization", "British and American spellings find each other: "
      "decriminalization finds decriminalisation, behavior finds behaviour, programme finds program, centre "
      "finds center."),
