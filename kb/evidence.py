@@ -2,9 +2,11 @@
 outcome, direction, design, strength and reconciliation, with counts per value.
 
 Items are filtered in memory: every visible item with its facet values is read once per build
-generation (kb.knowledgebase keeps it), so a request costs one pass over the items and no query
-but the text search's. Facets combine as in the case search: values of one facet OR-ed, facets
-AND-ed, and a chosen facet counts its other values as if it were not chosen.
+generation (kb.knowledgebase keeps the `Items`), and each facet value is a bitmap of the items
+having it (a Python int, bit i for item i), so filtering is AND and OR of bitmaps and a count is
+`int.bit_count()`: no pass over the items in Python, and no query but the text search's. Facets
+combine as in the case search: values of one facet OR-ed, facets AND-ed, and a chosen facet counts
+its other values as if it were not chosen.
 """
 from __future__ import annotations
 
@@ -25,25 +27,90 @@ SORTS = ("case", "strength", "period")
 STRENGTHS = (1, 2, 3, 4, 5)
 
 
-@dataclass(frozen=True)
-class Item:
-    """One evidence row with its values of every facet (param -> values)."""
+class Items:
+    """Every visible evidence row of one build generation, with a bitmap per facet value."""
 
-    row: EvidenceRow
-    values: dict[str, tuple[str, ...]]
-    start: int
+    def __init__(self, rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[str, ...]]]):
+        self.rows = rows
+        self.every = (1 << len(rows)) - 1
+        self.by_target = {(row.case_id, row.id): n for n, row in enumerate(rows)}   # (case, item) -> index
+        # positions first, bitmaps once at the end: OR-ing bit by bit into big ints is quadratic
+        at: dict[str, dict[str, list[int]]] = {param: {} for param in PARAMS}
+        levels: dict[int, list[int]] = {}
+        cases: dict[str, list[int]] = {}
+        starts: dict[str, int] = {}
+        self.starts: list[int] = []
+        for n, row in enumerate(rows):
+            values = case_values.get(row.case_id, {})
+            for param in CASE_FACETS:
+                for value in values.get(param, ()):
+                    at[param].setdefault(value, []).append(n)
+            for param, name in ITEM_FACETS.items():
+                value = getattr(row, name)
+                if value:
+                    at[param].setdefault(value, []).append(n)
+            if row.strength:
+                levels.setdefault(row.strength, []).append(n)
+            cases.setdefault(row.case_id, []).append(n)
+            if row.period not in starts:
+                span = Period.parse(row.period)
+                starts[row.period] = span.start if span else 0
+            self.starts.append(starts[row.period])
+        size = len(rows) // 8 + 1
+        self.bits: dict[str, dict[str, int]] = {param: {value: _bitmap(found, size) for value, found in by_value.items()}
+                                                 for param, by_value in at.items()}
+        self.strength_bits = {level: _bitmap(found, size) for level, found in levels.items()}   # SMS level -> items
+        self.case_bits = {case_id: _bitmap(found, size) for case_id, found in cases.items()}
+
+    def mask(self, param: str, values) -> int:
+        found = 0
+        for value in values:
+            found |= self.bits[param].get(value, 0)
+        return found
+
+    def at_least(self, level: int) -> int:
+        found = 0
+        for strength, bits in self.strength_bits.items():
+            if strength >= level:
+                found |= bits
+        return found
+
+    def of_cases(self, case_ids) -> int:
+        found = 0
+        for case_id in case_ids:
+            found |= self.case_bits.get(case_id, 0)
+        return found
+
+    def of_targets(self, targets) -> int:
+        found = 0
+        for target in targets:
+            if target in self.by_target:
+                found |= 1 << self.by_target[target]
+        return found
 
 
-def items(rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[str, ...]]]) -> list[Item]:
+def _bitmap(positions: list[int], size: int) -> int:
+    """An int with the bits at `positions` set, in linear time."""
+    buffer = bytearray(size)
+    for n in positions:
+        buffer[n >> 3] |= 1 << (n & 7)
+    return int.from_bytes(buffer, "little")
+
+
+def items(rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[str, ...]]]) -> Items:
     """Rows with their facet values, ready to filter (made once per build generation):
     `case_values` are each case's (kb.storage.catalog.evidence_rows), the item's own replace them."""
-    made = []
-    for row in rows:
-        values = {param: case_values.get(row.case_id, {}).get(param, ()) for param in CASE_FACETS}
-        values.update({param: (getattr(row, name),) if getattr(row, name) else () for param, name in ITEM_FACETS.items()})
-        span = Period.parse(row.period)
-        made.append(Item(row, values, span.start if span else 0))
-    return made
+    return Items(rows, case_values)
+
+
+def indices(bits: int) -> list[int]:
+    """The positions of the set bits, lowest first (str.find skips the zeros at C speed)."""
+    text = bin(bits)[:1:-1]          # lowest bit first, without "0b"
+    found, n = [], text.find("1")
+    while n != -1:
+        found.append(n)
+        n = text.find("1", n + 1)
+    return found
 
 
 @dataclass
@@ -56,42 +123,44 @@ class EvidenceList:
     reconciled: dict[tuple[str, str], int | None] = field(default_factory=dict)   # (case, item) -> grade
 
 
-def select(all_items: list[Item], *, filters: dict[str, list[str]], case_ids: set[str] | None = None,
+def _base(every: Items, case_ids, min_strength, reconciled, only_reconciled) -> int:
+    base = every.every
+    if case_ids is not None:
+        base &= every.of_cases(case_ids)
+    if min_strength is not None:
+        base &= every.at_least(min_strength)
+    if only_reconciled:
+        base &= every.of_targets(reconciled)
+    return base
+
+
+def select(every: Items, *, filters: dict[str, list[str]], case_ids: set[str] | None = None,
            min_strength: int | None = None, reconciled: dict[tuple[str, str], int | None] | None = None,
            only_reconciled: bool = False, sort: str = "case", limit: int = 50, offset: int = 0) -> EvidenceList:
     """The items passing every filter; `case_ids` restricts to the cases a text query found."""
-    chosen = {param: frozenset(values) for param, values in filters.items() if values}
-    counts: dict[str, dict[str, int]] = {param: {} for param in PARAMS}
-    strengths: dict[int, int] = {}
-    matched: list[Item] = []
     reconciled = reconciled or {}
-    for item in all_items:
-        row = item.row
-        if case_ids is not None and row.case_id not in case_ids:
-            continue
-        if min_strength is not None and (row.strength or 0) < min_strength:
-            continue
-        if only_reconciled and (row.case_id, row.id) not in reconciled:
-            continue
-        failed = [param for param, wanted in chosen.items() if wanted.isdisjoint(item.values[param])]
-        if len(failed) > 1:
-            continue
-        # an item failing one chosen facet still counts for that facet's other values
-        for param in (failed or PARAMS):
-            bucket = counts[param]
-            for value in item.values[param]:
-                bucket[value] = bucket.get(value, 0) + 1
-        if not failed:
-            matched.append(item)
-            if row.strength:
-                strengths[row.strength] = strengths.get(row.strength, 0) + 1
+    base = _base(every, case_ids, min_strength, reconciled, only_reconciled)
+    masks = {param: every.mask(param, values) for param, values in filters.items() if values}
+    matched = base
+    for bits in masks.values():
+        matched &= bits
+    facets: dict[str, dict[str, int]] = {}
+    for param in PARAMS:
+        scope = base        # a chosen facet counts over the items the other filters leave
+        for other, bits in masks.items():
+            if other != param:
+                scope &= bits
+        counts = {value: (bits & scope).bit_count() for value, bits in every.bits[param].items()}
+        facets[param] = dict(sorted(((v, c) for v, c in counts.items() if c), key=lambda kv: (-kv[1], kv[0])))
+    strengths = {level: (bits & matched).bit_count() for level, bits in sorted(every.strength_bits.items())}
+    found = indices(matched)
     if sort == "strength":
-        matched.sort(key=lambda item: -(item.row.strength or 0))        # stable: case order within a level
+        found.sort(key=lambda n: -(every.rows[n].strength or 0))        # stable: case order within a level
     elif sort == "period":
-        matched.sort(key=lambda item: -item.start)
-    facets = {param: dict(sorted(bucket.items(), key=lambda kv: (-kv[1], kv[0]))) for param, bucket in counts.items()}
-    page = [item.row for item in matched[offset: offset + limit]]
-    return EvidenceList(len(matched), page, len({item.row.case_id for item in matched}), facets, strengths,
+        found.sort(key=lambda n: -every.starts[n])
+    page = [every.rows[n] for n in found[offset: offset + limit]]
+    return EvidenceList(len(found), page, len({every.rows[n].case_id for n in found}), facets,
+                        {level: count for level, count in strengths.items() if count},
                         {(row.case_id, row.id): reconciled[(row.case_id, row.id)] for row in page
                          if (row.case_id, row.id) in reconciled})
 
@@ -111,27 +180,33 @@ class Cell:
         return self.strength_total / self.graded if self.graded else None
 
 
-def grid(all_items: list[Item], *, filters: dict[str, list[str]], min_strength: int | None = None,
+def grid(every: Items, *, filters: dict[str, list[str]], min_strength: int | None = None,
          reconciled: dict[tuple[str, str], int | None] | None = None) -> dict[tuple[str, str], Cell]:
     """(theme, outcome) -> Cell, over the items the evidence list shows for the same filters (so a
     cell's count is the total of the list it opens)."""
-    chosen = {param: frozenset(values) for param, values in filters.items() if values}
     reconciled = reconciled or {}
+    matched = _base(every, None, min_strength, reconciled, False)
+    for param, values in filters.items():
+        if values:
+            matched &= every.mask(param, values)
     cells: dict[tuple[str, str], Cell] = {}
-    for item in all_items:
-        row = item.row
-        if min_strength is not None and (row.strength or 0) < min_strength:
+    themes, outcomes = every.bits["theme"], every.bits["outcome"]
+    for theme, theme_bits in themes.items():
+        in_theme = theme_bits & matched
+        if not in_theme:
             continue
-        if any(wanted.isdisjoint(item.values[param]) for param, wanted in chosen.items()):
-            continue
-        for theme in item.values["theme"]:
-            cell = cells.setdefault((theme, row.outcome), Cell())
-            cell.count += 1
-            if row.strength:
-                cell.graded += 1
-                cell.strength_total += row.strength
-            cell.directions[row.direction] = cell.directions.get(row.direction, 0) + 1
-            grade = reconciled.get((row.case_id, row.id))
-            if grade:
-                cell.reconciled.append(grade)
+        for outcome, outcome_bits in outcomes.items():
+            here = in_theme & outcome_bits
+            if not here:
+                continue
+            cell = cells[(theme, outcome)] = Cell(count=here.bit_count())
+            for level, bits in every.strength_bits.items():
+                graded = (here & bits).bit_count()
+                cell.graded += graded
+                cell.strength_total += level * graded
+            cell.directions = {d: (here & bits).bit_count() for d, bits in every.bits["direction"].items() if here & bits}
+            for target, grade in reconciled.items():
+                n = every.by_target.get(target)
+                if grade and n is not None and here >> n & 1:
+                    cell.reconciled.append(grade)
     return cells

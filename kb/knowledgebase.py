@@ -86,7 +86,7 @@ class KnowledgeBase:
         self._generation = ""
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
-        self._evidence: dict[tuple[str, bool], list[evidence_list.Item]] = {}
+        self._evidence: dict[tuple[str, bool], evidence_list.Items] = {}
 
     def close(self) -> None:
         if self._index is not None:
@@ -227,16 +227,20 @@ class KnowledgeBase:
         """Evidence items (kb/evidence.py) passing the filters (URL parameter -> values, see
         kb.evidence.PARAMS), of the cases a text query finds; and that search's result (its
         suggestion, whether it was relaxed), None without a query. limit 0: counts only."""
-        found = self.search(query, limit=0, drafts=drafts) if query.strip() else None
-        grades = {(g.target.case_id, g.target.evidence_id): g.sms_grade
-                  for g in self.public_reviews().values() if g.target.evidence_id}
+        found = self.search(query, limit=0, drafts=drafts, counts=False) if query.strip() else None
+        grades = self.reconciled_grades()
         chosen = evidence_list.select(self._evidence_items(drafts), filters=filters or {},
                                       case_ids=set(found.ids) if found is not None else None,
                                       min_strength=min_strength, reconciled=grades, only_reconciled=reconciled,
                                       sort=sort, limit=limit, offset=offset)
         return chosen, found
 
-    def _evidence_items(self, drafts: bool) -> list[evidence_list.Item]:
+    def reconciled_grades(self) -> dict[tuple[str, str], int | None]:
+        """(case, evidence item) -> the SMS grade an editor reconciled (the reviews' public view)."""
+        return {(g.target.case_id, g.target.evidence_id): g.sms_grade
+                for g in self.public_reviews().values() if g.target.evidence_id}
+
+    def _evidence_items(self, drafts: bool) -> evidence_list.Items:
         """Every visible evidence item with its facet values, read once per build generation."""
         key = (self.generation, drafts)
         made = self._evidence.get(key)

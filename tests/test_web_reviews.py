@@ -132,6 +132,10 @@ def test_reconciliation_and_public_view(client, users):
     assert [h.get_text(strip=True) for h in filtered.select(".hit h2")] == ["Ceasefire in Boston"]
     cell = BeautifulSoup(client.get("/evidence-map").data, "html.parser").select_one(".reconciled")
     assert cell.get_text() == "1 reconciled, SMS 3.0"
+    listed = BeautifulSoup(client.get("/evidence?reconciled=1").data, "html.parser").select(".evidence-item")
+    assert len(listed) == 1 and "reconciled SMS 3" in listed[0].get_text()
+    everything = BeautifulSoup(client.get("/evidence").data, "html.parser").get_text()
+    assert "reconciled SMS 3" in everything                     # the kept page shows today's reconciliation
     actions = sorted(e.action for e in audit.entries(users, target=TARGET))
     assert actions == ["reconcile", "review.create", "review.create", "review.reconciled", "review.reconciled"]
 

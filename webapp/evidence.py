@@ -3,15 +3,18 @@ parameters: q, every case facet (kb.evidence.PARAMS), the item's
 outcome, direction and design, min_strength, reconciled, sort, page and limit."""
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
 from kb.citations import STYLES
 from kb.knowledgebase import EVIDENCE_PARAMS, EVIDENCE_SORTS
-from webapp.kbstore import can_see_drafts, get_kb, url_with
+from webapp.kbstore import can_see_drafts, get_kb, memo, url_with
 from webapp.search import FILTERS, MAX_PAGE, checked_values, display, int_arg
 
 bp = Blueprint("evidence", __name__)
 PAGE_SIZE = 50
+PANEL_VALUES = 25    # values shown per filter panel, the most frequent (every value stays in the JSON)
 SORT_LABELS = {"case": "case", "strength": "strength (strongest first)", "period": "period (newest first)"}
 
 
@@ -44,16 +47,34 @@ def evidence_list():
     options, style = _request()
     limit = int_arg(request.args, "limit", PAGE_SIZE, 1, 200)
     page = int_arg(request.args, "page", 1, 1, MAX_PAGE)
-    found, searched = get_kb().evidence(options.pop("query"), **options, limit=limit, offset=(page - 1) * limit)
-    citations = get_kb().evidence_citations(found.rows, style)
+    query = options.pop("query")
+
+    def compute():
+        found, searched = get_kb().evidence(query, **options, limit=limit, offset=(page - 1) * limit)
+        return found, searched, get_kb().evidence_citations(found.rows, style)
+    if options["reconciled"]:      # reviews change between builds: the filter on them is not kept
+        found, searched, citations = compute()
+    else:
+        key = (query, tuple(sorted((k, tuple(v)) for k, v in options["filters"].items())), options["min_strength"],
+               options["drafts"], options["sort"], limit, page, style)
+        found, searched, citations = memo("evidence", key, compute)
+        grades = get_kb().reconciled_grades()          # read every time, like the case page's
+        found = dataclasses.replace(found, reconciled={(r.case_id, r.id): grades[(r.case_id, r.id)]
+                                                       for r in found.rows if (r.case_id, r.id) in grades})
     chosen = {param: request.args.getlist(param) for param in EVIDENCE_PARAMS}
     panels = [(param, FILTERS[param].label,
                [(display(param, value), count, value in chosen[param], url_with(**_toggled(param, value)))
-                for value, count in found.facets[param].items()])
+                for value, count in list(found.facets[param].items())[:PANEL_VALUES]])
               for param in EVIDENCE_PARAMS if found.facets[param]]
+    # each case's and each source's address once (url_for is a tenth of a millisecond)
+    case_urls = {case_id: url_for("cases.case", case_id=case_id) for case_id in {row.case_id for row in found.rows}}
+    source_urls = {key: url_for("sources.source", key=key) for key in {row.keys[0] for row in found.rows if len(row.keys) == 1}}
+    rows = [(row, cite, case_urls[row.case_id],
+             source_urls[row.keys[0]] if len(row.keys) == 1 else case_urls[row.case_id] + "#references")
+            for row, cite in zip(found.rows, citations)]
     chips = [(param, value, display(param, value), url_with(**_toggled(param, value)))
              for param in EVIDENCE_PARAMS for value in chosen[param] if value]
-    return render_template("evidence/list.html", found=found, rows=list(zip(found.rows, citations)), searched=searched,
+    return render_template("evidence/list.html", found=found, rows=rows, searched=searched,
                            query=request.args.get("q", ""), panels=panels, chips=chips, page=page, limit=limit,
                            pages=max(1, -(-found.total // limit)), sort=options["sort"], sorts=SORT_LABELS,
                            min_strength=options["min_strength"], reconciled=options["reconciled"], style=style)

@@ -28,7 +28,8 @@ class Searcher(Protocol):
     """One opened index generation."""
 
     def search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10, offset: int = 0,
-               drafts: bool = False, sort: str = "relevance", only_ids: set[str] | None = None) -> SearchResult: ...
+               drafts: bool = False, sort: str = "relevance", only_ids: set[str] | None = None,
+               counts: bool = True) -> SearchResult: ...   # counts False: no facet counts (ids and total only)
 
     def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]: ...
 

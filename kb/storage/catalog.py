@@ -176,25 +176,29 @@ def evidence_rows(bind: Engine | Connection, drafts: bool = False,
     """Every evidence item of the visible cases, in case-title and then file order, and each
     case's values of every facet (URL parameter -> values, from kb.facets): two queries."""
     E, C = T.evidence_items, T.cases
-    query = (select(E.c.case_id, C.c.title, C.c.period, C.c.data, E.c.id, E.c.position, E.c.claim, E.c.cite,
+    query = (select(E.c.case_id, C.c.title, C.c.period, E.c.id, E.c.position, E.c.claim, E.c.cite,
                     E.c.outcome, E.c.direction, E.c.design, E.c.strength)
              .join(C, C.c.id == E.c.case_id).where(_visible(drafts)).order_by(C.c.title, C.c.id, E.c.position))
     cited = (select(T.citations.c.case_id, T.citations.c.evidence_id, T.citations.c.source_key)
              .where(T.citations.c.evidence_id.isnot(None)).order_by(T.citations.c.position))
     year = this_year or dt.date.today().year
     values: dict[str, dict[str, tuple[str, ...]]] = {}
+    countries: dict[str, tuple[str, ...]] = {}
     rows = []
     with storage.reading(bind) as conn:
+        # each case's data once (evidence_items has several rows per case)
+        for case_id, data in conn.execute(select(C.c.id, C.c.data).where(
+                and_(_visible(drafts), C.c.id.in_(select(E.c.case_id).distinct())))):
+            case = Case.from_dict(data)
+            values[case_id] = {f.param: tuple(f.values(case, year)) for f in FACETS if f.indexed and f.values}
+            countries[case_id] = tuple(case.country)
         keys: dict[tuple[str, str], list[str]] = {}
         for case_id, evidence_id, key in conn.execute(cited):
             found = keys.setdefault((case_id, evidence_id), [])
             if key not in found:
                 found.append(key)
         for r in conn.execute(query):
-            if r.case_id not in values:
-                case = Case.from_dict(r.data)
-                values[r.case_id] = {f.param: tuple(f.values(case, year)) for f in FACETS if f.indexed and f.values}
-            rows.append(EvidenceRow(r.case_id, r.title, r.period, tuple(r.data.get("country", [])), r.id, r.position,
+            rows.append(EvidenceRow(r.case_id, r.title, r.period, countries.get(r.case_id, ()), r.id, r.position,
                                     r.claim, r.cite, r.outcome, r.direction, r.design, r.strength,
                                     tuple(keys.get((r.case_id, r.id), ()))))
     return rows, values

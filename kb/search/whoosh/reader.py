@@ -65,7 +65,7 @@ class Index:
 
     def _search(self, text: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10,
                 offset: int = 0, drafts: bool = False, sort: str = "relevance",
-                only_ids: set[str] | None = None) -> SearchResult:
+                only_ids: set[str] | None = None, counts: bool = True) -> SearchResult:
         visible = self._docsets.all if drafts else self._docsets.all - self._drafts
         searched, cut_words = first_words(text)
         q, fallback = self.parse(with_regions(searched)) if searched.strip() else (wq.Every(), False)
@@ -110,8 +110,8 @@ class Index:
                 results, cut = self._rank(q, set(matched), offset + limit, sortedby, reverse)
                 page = list(results[offset: offset + limit])
             hits = [self._hit(hit, terms, scored=sortedby is None) for hit in page]
-        facets = self._count_facets(matched)
-        for name, values in chosen.items():   # a chosen facet keeps counting its other values
+        facets = self._count_facets(matched) if counts else {}
+        for name, values in chosen.items() if counts else ():   # a chosen facet keeps counting its other values
             others = frozenset.intersection(of_query, base, *(found for other, found in chosen.items() if other != name))
             facets[name] = self._count_facets(others, (name,))[name]
         return SearchResult(text, len(matched), hits, facets, self.suggest(text, visible),
