@@ -62,7 +62,7 @@ def evidence_list():
         found = dataclasses.replace(found, reconciled={(r.case_id, r.id): grades[(r.case_id, r.id)]
                                                        for r in found.rows if (r.case_id, r.id) in grades})
     chosen = {param: request.args.getlist(param) for param in EVIDENCE_PARAMS}
-    panels = [(param, FILTERS[param].label,
+    panels = [(FILTERS[param].label,
                [(display(param, value), count, value in chosen[param], url_with(**_toggled(param, value)))
                 for value, count in list(found.facets[param].items())[:PANEL_VALUES]])
               for param in EVIDENCE_PARAMS if found.facets[param]]

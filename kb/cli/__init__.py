@@ -17,7 +17,7 @@ from ..errors import WARNING, KbError, ValidationFailed, exit_code
 from ..knowledgebase import session
 from ..settings import SettingError, Settings
 from ..storage.build import build as run_build
-from .common import OUTPUT_FORMATS, Context, _print_problems, _progress, pass_ctx, terminal_text
+from .common import OUTPUT_FORMATS, Context, _print_problems, _progress, checked_values, pass_ctx, terminal_text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,17 +103,9 @@ def _facet_options(command):
 
 
 def _checked_filters(vocab, chosen: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    filters = {}
-    for facet in facets.FACETS:
-        values = list(chosen.get(facet.param) or ())
-        for value in values:
-            allowed = vocab.values(facet.vocabulary) if facet.vocabulary else None
-            if (allowed is not None and value not in allowed) or not facet.check(value):
-                choices = f"choose from: {', '.join(allowed)}" if allowed is not None else f"write it like {facet.example!r}"
-                raise click.BadParameter(f"unknown value {value!r}; {choices}", param_hint=facet.option)
-        if values:
-            filters[facet.name] = [v.upper() if facet.upper else v for v in values]
-    return filters
+    """The index's filters (facet name -> values) from the options."""
+    return {facets.BY_PARAM[param].name: values
+            for param, values in checked_values(vocab, chosen, [f.param for f in facets.FACETS]).items()}
 
 
 @main.command()

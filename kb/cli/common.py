@@ -82,3 +82,21 @@ def _print_problems(problems, output_format: str, verbose: bool) -> None:
     counts = {sev: sum(1 for p in problems if p.severity == sev) for sev in (ERROR, WARNING, INFO)}
     hint = "" if verbose or not counts[INFO] else " (-v lists them)"
     click.echo(f"{counts[ERROR]} error(s), {counts[WARNING]} warning(s), {counts[INFO]} info{hint}", err=True)
+
+
+def checked_values(vocab, chosen: dict[str, tuple[str, ...]], params) -> dict[str, list[str]]:
+    """URL parameter -> the values given for it, each checked against its facet's vocabulary or
+    form (kb.facets); a bad one is a usage error naming the option and the choices."""
+    from .. import facets
+    found = {}
+    for param in params:
+        facet = facets.BY_PARAM[param]
+        values = list(chosen.get(param) or ())
+        for value in values:
+            allowed = vocab.values(facet.vocabulary) if facet.vocabulary else None
+            if (allowed is not None and value not in allowed) or not facet.check(value):
+                choices = f"choose from: {', '.join(allowed)}" if allowed is not None else f"write it like {facet.example!r}"
+                raise click.BadParameter(f"unknown value {value!r}; {choices}", param_hint=facet.option)
+        if values:
+            found[param] = [v.upper() if facet.upper else v for v in values]
+    return found

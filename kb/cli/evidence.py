@@ -8,7 +8,7 @@ import click
 from .. import facets, tables
 from ..errors import KbError
 from ..evidence import PARAMS, SORTS
-from .common import Context, pass_ctx
+from .common import Context, checked_values, pass_ctx
 
 
 def _evidence_options(command):
@@ -19,22 +19,6 @@ def _evidence_options(command):
         command = click.option(facet.option, param, multiple=True, metavar="VALUE",
                                help=f"Only items with this {facet.help}{hint} (repeatable; values OR-ed).")(command)
     return command
-
-
-def checked(vocab, chosen: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
-    """Parameter -> values, each checked against its vocabulary or form."""
-    filters = {}
-    for param in PARAMS:
-        facet = facets.BY_PARAM[param]
-        values = list(chosen.get(param) or ())
-        for value in values:
-            allowed = vocab.values(facet.vocabulary) if facet.vocabulary else None
-            if (allowed is not None and value not in allowed) or not facet.check(value):
-                choices = f"choose from: {', '.join(allowed)}" if allowed is not None else f"write it like {facet.example!r}"
-                raise click.BadParameter(f"unknown value {value!r}; {choices}", param_hint=facet.option)
-        if values:
-            filters[param] = [v.upper() if facet.upper else v for v in values]
-    return filters
 
 
 @click.command()
@@ -64,7 +48,7 @@ def evidence(obj: Context, query: tuple[str, ...], min_strength: int | None, rec
         raise click.BadParameter(f"unknown style {style!r}; choose from: {', '.join(STYLES)}", param_hint="--style")
     try:
         kb = obj.knowledge_base()
-        options = dict(filters=checked(kb.vocabulary, chosen), min_strength=min_strength, reconciled=reconciled,
+        options = dict(filters=checked_values(kb.vocabulary, chosen, PARAMS), min_strength=min_strength, reconciled=reconciled,
                        drafts=drafts, sort=sort)
         text = " ".join(query)
         if output_format == "csv":
