@@ -97,12 +97,6 @@ def _bitmap(positions: list[int], size: int) -> int:
     return int.from_bytes(buffer, "little")
 
 
-def items(rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[str, ...]]]) -> Items:
-    """Rows with their facet values, ready to filter (made once per build generation):
-    `case_values` are each case's (kb.storage.catalog.evidence_rows), the item's own replace them."""
-    return Items(rows, case_values)
-
-
 def indices(bits: int) -> list[int]:
     """The positions of the set bits, lowest first (str.find skips the zeros at C speed)."""
     text = bin(bits)[:1:-1]          # lowest bit first, without "0b"

@@ -169,12 +169,6 @@ class KnowledgeBase:
     def citing(self, key: str, drafts: bool = False) -> list[catalog.Citing]:
         return catalog.citing(self.db, key, drafts)
 
-    def evidence_map(self, drafts: bool = False) -> dict[tuple[str, str], catalog.MapCell]:
-        return catalog.evidence_map(self.db, drafts)
-
-    def reconciled_by_cell(self, drafts: bool = False) -> dict[tuple[str, str], list[int]]:
-        return catalog.reconciled_by_cell(self.db, self.public_reviews(), drafts)
-
     def case_page(self, case_id: str, style: str, base_url: str, drafts: bool = False) -> tuple[Case, dict] | None:
         """(case, rendered parts with related cases). Rendered by the build and shared; rendered
         here and kept when missing. Pages that may show drafts (to reviewers) are not shared."""
@@ -245,7 +239,7 @@ class KnowledgeBase:
         key = (self.generation, drafts)
         made = self._evidence.get(key)
         if made is None:
-            made = evidence_list.items(*catalog.evidence_rows(self.db, drafts))
+            made = evidence_list.Items(*catalog.evidence_rows(self.db, drafts))
             with self._lock:
                 self._evidence = {k: v for k, v in self._evidence.items() if k[0] == key[0]}
                 self._evidence[key] = made
@@ -255,10 +249,8 @@ class KnowledgeBase:
                       drafts: bool = False) -> dict[tuple[str, str], evidence_list.Cell]:
         """The evidence map: (theme, outcome) -> items, their strengths and directions, for the
         filters of the evidence list (each cell opens /evidence with its theme and outcome added)."""
-        grades = {(g.target.case_id, g.target.evidence_id): g.sms_grade
-                  for g in self.public_reviews().values() if g.target.evidence_id}
         return evidence_list.grid(self._evidence_items(drafts), filters=filters or {}, min_strength=min_strength,
-                                  reconciled=grades)
+                                  reconciled=self.reconciled_grades())
 
     def evidence_citations(self, rows: list[catalog.EvidenceRow], style: str) -> list[str]:
         """The formatted in-text citation of each row (HTML), from the rendered case pages, or
@@ -283,9 +275,7 @@ class KnowledgeBase:
         ranked = set(order)
         summaries = {c.id: c for c in self.cases(ids=found.ids, drafts=options.get("drafts", False))}
         order += sorted((i for i in summaries if i not in ranked), key=lambda i: (summaries[i].title, i))
-        regions = {case_id: terms.get("region", []) for case_id, terms in
-                   catalog.terms_by_case(self.db, options.get("drafts", False), kind="region").items()}
-        return tables.search_table((summaries[i] for i in order if i in summaries), regions, url_of)
+        return tables.search_table((summaries[i] for i in order if i in summaries), url_of)
 
     def evidence_csv(self, query: str, style: str, url_of, **options) -> str:
         """Every evidence item the list finds (kb/tables.py columns), with formatted citations."""
@@ -293,9 +283,7 @@ class KnowledgeBase:
         citations: list[str] = []
         for start in range(0, len(chosen.rows), 500):
             citations += self.evidence_citations(chosen.rows[start:start + 500], style)
-        grades = {(g.target.case_id, g.target.evidence_id): g.sms_grade
-                  for g in self.public_reviews().values() if g.target.evidence_id}
-        return tables.evidence_table(chosen.rows, citations, grades, url_of)
+        return tables.evidence_table(chosen.rows, citations, self.reconciled_grades(), url_of)
 
     # --- reviews' public view ---------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import io
 import re
 from typing import Iterable, Sequence
 
+from .regions import regions_of
 from .storage.catalog import CaseSummary, EvidenceRow
 
 SEARCH_COLUMNS = ("rank", "id", "title", "summary", "themes", "countries", "regions", "period", "updated", "url")
@@ -44,10 +45,10 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     return out.getvalue()
 
 
-def search_table(cases: Iterable[CaseSummary], regions: dict[str, list[str]], url_of) -> str:
-    """`cases` in their result order; `regions`: case id -> region slugs; `url_of(case_id)`."""
+def search_table(cases: Iterable[CaseSummary], url_of) -> str:
+    """`cases` in their result order; `url_of(case_id)`: the address of a case page."""
     return to_csv(SEARCH_COLUMNS, ((n, c.id, c.title, c.summary, "; ".join(c.themes), "; ".join(c.country),
-                                    "; ".join(regions.get(c.id, ())), c.period, c.updated, url_of(c.id))
+                                    "; ".join(regions_of(c.country)), c.period, c.updated, url_of(c.id))
                                    for n, c in enumerate(cases, start=1)))
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import textwrap
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,29 @@ def case_text(case_id: str = "sample-case", **overrides) -> str:
             strength: 3"""))
     body = overrides.get("body", "## Context\n\nPolice in the city worked with health services [@doe2020policing, p. 3].\n")
     return "---\n" + "\n".join(lines) + ("\n" + evidence if evidence else "") + "\n---\n" + body
+
+
+@contextmanager
+def built_kb(folder: Path, cases: dict[str, str], bib: str | None = None):
+    """A knowledge base of `cases` (file name -> text) built in `folder` on SQLite, opened; for
+    module-scoped fixtures, which cannot use monkeypatch (KB_DATABASE_URL is put back after)."""
+    from kb.knowledgebase import KnowledgeBase
+    from kb.storage.build import build
+    (folder / "case_studies").mkdir()
+    for name, text in cases.items():
+        (folder / "case_studies" / name).write_text(text, encoding="utf-8")
+    (folder / "bibliography.bib").write_text(BIB if bib is None else bib, encoding="utf-8")
+    saved = os.environ.pop("KB_DATABASE_URL", None)
+    try:
+        build(folder)
+        knowledge_base = KnowledgeBase(folder)
+        try:
+            yield knowledge_base
+        finally:
+            knowledge_base.close()
+    finally:
+        if saved:
+            os.environ["KB_DATABASE_URL"] = saved
 
 
 @pytest.fixture

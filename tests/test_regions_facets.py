@@ -3,10 +3,9 @@ within a facet, AND across, a chosen facet still counting its other values), the
 and search that never dead-ends (cases with most of the words when none has all)."""
 from __future__ import annotations
 
-import os
 
 import pytest
-from conftest import BIB, case_text
+from conftest import built_kb, case_text
 
 from kb import regions
 from kb.knowledgebase import KnowledgeBase
@@ -42,18 +41,8 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    root = tmp_path_factory.mktemp("regions")
-    (root / "case_studies").mkdir()
-    for name, text in CASES.items():
-        (root / "case_studies" / name).write_text(text, encoding="utf-8")
-    (root / "bibliography.bib").write_text(BIB, encoding="utf-8")
-    saved = os.environ.pop("KB_DATABASE_URL", None)
-    build(root)
-    knowledge_base = KnowledgeBase(root)
-    yield knowledge_base
-    knowledge_base.close()
-    if saved:
-        os.environ["KB_DATABASE_URL"] = saved
+    with built_kb(tmp_path_factory.mktemp("regions"), CASES) as knowledge_base:
+        yield knowledge_base
 
 
 def ids(result) -> set[str]:

@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import case_text
+from conftest import built_kb, case_text
 
 from kb.cli import main
-from kb.knowledgebase import KnowledgeBase
-from kb.storage.build import build
 
 EVIDENCE_VIOLENCE = """evidence:
   - id: shootings
@@ -37,21 +35,8 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def kb(tmp_path_factory):
-    import os
-
-    from conftest import BIB
-    root = tmp_path_factory.mktemp("search")
-    (root / "case_studies").mkdir()
-    for name, text in CASES.items():
-        (root / "case_studies" / name).write_text(text, encoding="utf-8")
-    (root / "bibliography.bib").write_text(BIB, encoding="utf-8")
-    saved = os.environ.pop("KB_DATABASE_URL", None)
-    build(root)
-    knowledge_base = KnowledgeBase(root)
-    yield knowledge_base
-    knowledge_base.close()
-    if saved:
-        os.environ["KB_DATABASE_URL"] = saved
+    with built_kb(tmp_path_factory.mktemp("search"), CASES) as knowledge_base:
+        yield knowledge_base
 
 
 def ids(result):

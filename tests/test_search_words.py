@@ -8,7 +8,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import BIB, case_text
+from conftest import BIB, built_kb, case_text
 
 from kb.citations.bibliography import decode_latex, decoded
 from kb.cli import main
@@ -205,19 +205,8 @@ WORDS = {
 
 @pytest.fixture(scope="module")
 def words_kb(tmp_path_factory):
-    import os
-    root = tmp_path_factory.mktemp("words")
-    (root / "case_studies").mkdir()
-    for name, text in WORDS.items():
-        (root / "case_studies" / name).write_text(text, encoding="utf-8")
-    (root / "bibliography.bib").write_text(BIB, encoding="utf-8")
-    saved = os.environ.pop("KB_DATABASE_URL", None)
-    build(root)
-    kb = KnowledgeBase(root)
-    yield kb
-    kb.close()
-    if saved:
-        os.environ["KB_DATABASE_URL"] = saved
+    with built_kb(tmp_path_factory.mktemp("words"), WORDS) as knowledge_base:
+        yield knowledge_base
 
 
 def test_each_misspelt_word_is_corrected(words_kb):

@@ -104,7 +104,7 @@ def display(param: str, value: str) -> str:
     return f"{label('country', value)} ({value})" if param == "country" else value
 
 
-def _toggled(param: str, value: str) -> dict:
+def toggled(param: str, value: str) -> dict:
     """URL changes that add `value` to filter `param`, or remove it if present (back to page 1)."""
     chosen = request.args.getlist(param)
     return {param: [v for v in chosen if v != value] if value in chosen else chosen + [value], "page": None}
@@ -113,11 +113,11 @@ def _toggled(param: str, value: str) -> dict:
 @bp.get("/search")
 def search():
     result, page, limit, sort = run_search(request.args)
-    chips = [(param, value, display(param, value), url_with(**_toggled(param, value)))
+    chips = [(param, value, display(param, value), url_with(**toggled(param, value)))
              for param in FILTERS for value in request.args.getlist(param) if value]
     panels = [(FILTERS[FACET_PARAM[field]].label,
                [(display(FACET_PARAM[field], value), count, value in request.args.getlist(FACET_PARAM[field]),
-                 url_with(**_toggled(FACET_PARAM[field], value))) for value, count in counts.items()])
+                 url_with(**toggled(FACET_PARAM[field], value))) for value, count in counts.items()])
               for field, counts in result.facets.items() if counts]
     return render_template("search/results.html", result=result, page=page, limit=limit, sort=sort,
                            pages=max(1, -(-result.total // limit)), chips=chips, panels=panels, sorts=list(SORTS))

@@ -116,43 +116,6 @@ def citing(bind: Engine | Connection, key: str, drafts: bool = False) -> list[Ci
 
 
 @dataclass(frozen=True)
-class MapCell:
-    count: int
-    mean_strength: float | None
-
-
-def evidence_map(bind: Engine | Connection, drafts: bool = False) -> dict[tuple[str, str], MapCell]:
-    """(theme, outcome) -> number of evidence items and their mean SMS strength."""
-    query = (select(T.case_terms.c.name, T.evidence_items.c.outcome, func.count(), func.avg(T.evidence_items.c.strength))
-             .join(T.evidence_items, T.evidence_items.c.case_id == T.case_terms.c.case_id)
-             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id)
-             .where(and_(T.case_terms.c.kind == "theme", _visible(drafts)))
-             .group_by(T.case_terms.c.name, T.evidence_items.c.outcome))
-    with storage.reading(bind) as conn:
-        return {(theme, outcome): MapCell(count, float(mean) if mean is not None else None)
-                for theme, outcome, count, mean in conn.execute(query)}
-
-
-def reconciled_by_cell(bind: Engine | Connection, public: dict, drafts: bool = False) -> dict[tuple[str, str], list[int]]:
-    """(theme, outcome) -> reconciled SMS grades of its evidence items (from the reviews' public view)."""
-    graded = {(g.target.case_id, g.target.evidence_id): g.sms_grade for g in public.values()
-              if g.target.evidence_id and g.sms_grade}
-    if not graded:
-        return {}
-    query = (select(T.case_terms.c.name, T.evidence_items.c.case_id, T.evidence_items.c.id, T.evidence_items.c.outcome)
-             .join(T.evidence_items, T.evidence_items.c.case_id == T.case_terms.c.case_id)
-             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id)
-             .where(and_(T.case_terms.c.kind == "theme", _visible(drafts),
-                         T.evidence_items.c.case_id.in_({case for case, _ in graded}))))
-    found: dict[tuple[str, str], list[int]] = {}
-    with storage.reading(bind) as conn:
-        for theme, case_id, evidence_id, outcome in conn.execute(query):
-            if (case_id, evidence_id) in graded:
-                found.setdefault((theme, outcome), []).append(graded[(case_id, evidence_id)])
-    return found
-
-
-@dataclass(frozen=True)
 class EvidenceRow:
     """One evidence item with what a list of evidence shows of its case."""
 
@@ -214,15 +177,3 @@ def evidence_citations(bind: Engine | Connection, case_ids: list[str], style: st
     with storage.reading(bind) as conn:
         return {case_id: data.get("evidence_citations", []) for case_id, data in conn.execute(query)}
 
-
-def terms_by_case(bind: Engine | Connection, drafts: bool = False, kind: str | None = None) -> dict[str, dict[str, list[str]]]:
-    """case id -> term kind -> names, for the visible cases (one query), of one `kind` or all."""
-    query = (select(T.case_terms.c.case_id, T.case_terms.c.kind, T.case_terms.c.name)
-             .join(T.cases, T.cases.c.id == T.case_terms.c.case_id).where(_visible(drafts)))
-    if kind is not None:
-        query = query.where(T.case_terms.c.kind == kind)
-    found: dict[str, dict[str, list[str]]] = {}
-    with storage.reading(bind) as conn:
-        for case_id, kind, name in conn.execute(query):
-            found.setdefault(case_id, {}).setdefault(kind, []).append(name)
-    return found
