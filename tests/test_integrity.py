@@ -9,7 +9,7 @@ import stat
 
 import pytest
 from bs4 import BeautifulSoup
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
@@ -218,6 +218,8 @@ def template(tmp_path_factory):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(STEP, min_size=1, max_size=12))
+@example([{"reviewer": "alice", "target": "first", "sms_grade": None, "confidence": None, "relevance": None,
+           "note": "\r", "tags": [], "status": "unreviewed", "reconcile": False}])   # a note of a lone CR
 def test_every_export_imports_back_into_an_empty_database(template, tmp_path_factory, steps):
     """Generated histories of reviews and reconciliations; their JSON, CSV and backup exports all
     import into an empty database with no accounts, and export again to the same records."""

@@ -100,7 +100,7 @@ def dumps(records: list[dict[str, Any]], fmt: str) -> str:
     if fmt != "csv":
         raise KbError(f"unknown format {fmt!r}; choose from: {', '.join(FORMATS)}")
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")  # RFC 4180; and a lone \r in a note is then quoted
     writer.writeheader()
     for record in records:
         writer.writerow({**record, "tags": ";".join(record["tags"]),
