@@ -2,8 +2,8 @@
 
 Not a test: run it by hand (`.venv/bin/python benchmarks/bench_citations.py`) and copy the table
 into docs/performance.md. Each target sits next to a floor measured in the same run:
-(a) the reference list of a theme with 300 sources, per style, target <= 1 s; floor: decoding
-    the same 300 entries into CSL-JSON, which any formatter must do first;
+(a) the reference list of a theme with 300 sources, per style, target <= 1 s; floor: one plain
+    `pandoc --citeproc` run over the same 300 entries (the engine we use, run the ordinary way);
 (b) exporting all 20,000 entries as BibTeX (parse, collect, write), target <= 5 s; floor: plain
     `bibtexparser.parse_string` of the same text plus writing the raw strings to a file.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,9 +21,9 @@ import bibtexparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kb.citations.bibliography import decode_latex, parse_bibliography  # noqa: E402
-from kb.citations.exports import source_to_csl, to_bibtex  # noqa: E402
-from kb.citations.styles import STYLES, Formatter  # noqa: E402
+from kb.citations.bibliography import parse_bibliography  # noqa: E402
+from kb.citations.exports import to_bibtex  # noqa: E402
+from kb.citations.styles import STYLES, format_references, pandoc_path, style_file  # noqa: E402
 
 FAMILIES = ["Doe", "Roe", "M{\\\"u}ller", "Garc{\\'i}a", "van der Meer", "de la Fontaine", "O'Brien", "Nguyen",
             "Kowalski", "Silva", "{\\O}stergaard", "Caulkins", "Reuter", "Kleiman", "Werb", "Ferreira"]
@@ -82,15 +83,19 @@ def main() -> None:
     sources, _ = parse_bibliography(text, "bench.bib")
     theme = list(sources.values())[: args.theme_sources]
     rows = []
-    def convert():
-        decode_latex.cache_clear()  # cold: as on the first request for this theme
-        return [source_to_csl(source) for source in theme]
+    with tempfile.TemporaryDirectory() as folder:
+        bib = Path(folder) / "theme.bib"
+        bib.write_text("\n\n".join(source.raw for source in theme), encoding="utf-8")
+        document = Path(folder) / "cite.md"
+        document.write_text("---\nnocite: '@*'\n---\n", encoding="utf-8")
+        for style in STYLES:
+            def plain_pandoc():
+                subprocess.run([pandoc_path(), "--citeproc", f"--csl={style_file(style)}", f"--bibliography={bib}",
+                                "-t", "html", "-o", str(Path(folder) / "out.html"), str(document)], check=True)
 
-    floor = timed(convert)
-    for style in STYLES:
-        Formatter([], style)  # the style file is parsed once per process, as in the web app
-        seconds = timed(lambda: Formatter(convert(), style).references())
-        rows.append((f"reference list, theme of {len(theme)} sources, {style}", seconds, 1.0, "CSL-JSON conversion alone", floor))
+            seconds = timed(lambda: format_references(theme, style, "html"))
+            rows.append((f"reference list, theme of {len(theme)} sources, {style}", seconds, 1.0,
+                         "plain pandoc --citeproc run", timed(plain_pandoc)))
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "export.bib"

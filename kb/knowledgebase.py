@@ -12,6 +12,7 @@ database connection, opened when first needed and closed at the end; `kb.db` is 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from . import evidence as evidence_list
 from . import facets, regions, search, storage, tables
 from .errors import Unavailable
+from .citations.styles import STYLES
 from .model import Case, Source
 from .related import Related
 from .related import related as find_related
@@ -33,6 +35,7 @@ from .vocabulary import Vocabulary, load_vocabulary
 
 SORTS = facets.SORTS
 EVIDENCE_PARAMS, EVIDENCE_SORTS, MAP_PARAMS = evidence_list.PARAMS, evidence_list.SORTS, evidence_list.MAP_PARAMS
+OTHER_PAGES = 64      # case pages in styles outside the short list (or with drafts) kept per process
 CSV_RANKED = 1000     # rows of a search's CSV in ranked order (the rest follow by title)
 
 
@@ -75,6 +78,26 @@ def session() -> Iterator[None]:
         opened.close()
 
 
+class _Recent:
+    """The last `size` values put (a least-recently-used cache), safe across threads."""
+
+    def __init__(self, size: int):
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class KnowledgeBase:
     def __init__(self, settings: Settings | Path | str, data: Path | str | None = None):
         self.settings = settings if isinstance(settings, Settings) else Settings.for_root(settings, data)
@@ -87,6 +110,7 @@ class KnowledgeBase:
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
         self._evidence: dict[tuple[str, bool], evidence_list.Items] = {}
+        self._other_pages = _Recent(OTHER_PAGES)
 
     def close(self) -> None:
         if self._index is not None:
@@ -175,11 +199,14 @@ class KnowledgeBase:
         case = self.case(case_id, drafts)
         if case is None:
             return None
-        parts = None if drafts else pages.stored_page(self.db, case, style)
+        shared = not drafts and style in STYLES     # other styles: any of ~2,900, kept in memory only
+        parts = pages.stored_page(self.db, case, style) if shared else self._other_pages.get((case_id, case.sha256, style, drafts))
         if parts is None:
             parts = pages.render_case(self.db, case, style)
-            if not drafts:
+            if shared:
                 pages.store(self.db, case, style, parts)
+            else:
+                self._other_pages.put((case_id, case.sha256, style, drafts), parts)
         return case, {**pages.with_base_url(parts, base_url), "related": self._related_parts(case_id, drafts)}
 
     def _related_parts(self, case_id: str, drafts: bool) -> list[dict]:
@@ -256,13 +283,13 @@ class KnowledgeBase:
         """The formatted in-text citation of each row (HTML), from the rendered case pages, or
         formatted here for rows whose page is not rendered (drafts, a build still rendering)."""
         stored = catalog.evidence_citations(self.db, list({row.case_id for row in rows}), style, pages.RENDERER)
-        shown = []
+        shown: list[str | None] = []
         for row in rows:
             cites = stored.get(row.case_id)
-            if cites is not None and row.position < len(cites):
-                shown.append(cites[row.position])
-            else:
-                shown.append(pages.format_cite(self.db, row.cite, style))
+            shown.append(cites[row.position] if cites is not None and row.position < len(cites) else None)
+        missing = [n for n, cite in enumerate(shown) if cite is None]
+        for n, cite in zip(missing, pages.format_cites(self.db, [rows[n].cite for n in missing], style) if missing else []):
+            shown[n] = cite
         return shown
 
     # --- spreadsheets -------------------------------------------------------------------------------

@@ -16,12 +16,12 @@ from click.testing import CliRunner
 BIB = textwrap.dedent("""\
     @article{doe2020policing,
       author  = {Doe, Jane and van der Meer, Piet},
-      title   = {Policing Open Drug Markets in Z{\\"u}rich},
+      title   = {Policing Open Drug Markets in {Z{\\"u}rich}},
       journal = {Journal of Drug Policy},
       year    = {2020},
       volume  = {12},
       pages   = {1--20},
-      doi     = {10.1000/jdp.2020.1}
+      doi     = {10.1000/jdp.2020.1}, options = {useprefix=true}
     }
 
     @book{roe2015cannabis,

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from conftest import BIB, case_text
 
+from kb.checks.bibliography import check_bibliography, lowered_words
 from kb.cli import main
+from kb.content.loader import load_collection
+
+ROOT = Path(__file__).resolve().parents[1]
 
 B = "bibliography.bib"
 CITES_ALL = "[@doe2020policing; @roe2015cannabis; @bank2018laundering]"
@@ -48,7 +53,17 @@ BAD_BIBS = [
     ("unused entry", entry("unused"),
      f"{B}:25: warning: entry 'unused' is not cited by any case; cite it or remove it", 0),
     ("required field, from the parser", entry("bad", journal=None),
-     f"{B}:25: warning: entry 'bad' (@article) has no journal; add it if the work has one, or explain its absence in `note`", 0),
+     f"{B}:25: warning: entry 'bad' (@article) has no journal; add it if the work has one, or explain its absence in `verification`", 0),
+    ("all-caps word in a title", entry("bad", title="Why Do Crackdowns Displace HIV Risk?"),
+     f"{B}:27: warning: entry 'bad': sentence case (APA, Cite Them Right) can lowercase HIV in the title; "
+     "write {HIV} to keep its case", 0),
+    ("proper nouns in a sentence-case title and booktitle", entry("bad", "incollection", title="Policing the market in Sydney's west",
+                                                                   booktitle="Drug markets in the EU", editor="E, F", publisher="P", pages="1--2"),
+     f"{B}:27: warning: entry 'bad': sentence case (APA, Cite Them Right) can lowercase Sydney in the title and EU in the "
+     "booktitle; write {Sydney}, {EU} to keep their case", 0),
+    ("style field, acknowledged by the verification record", entry("bad", pages=None, verification="Pages not seen during verification"),
+     f"{B}:25: info: entry 'bad' (@article) has no pages, which apa, chicago-author-date and harvard print; "
+     "its `verification` record says it was not seen", 0),
     ("unparsable entry", "\n@article{broken,\n  title = {Unclosed\n}\n",
      f"{B}:25: error: entry '@article{{broken,' cannot be parsed", 1),
 ]
@@ -103,3 +118,49 @@ def test_bib_help_lists_check(runner):
     assert result.exit_code == 0
     assert re.search(r"check\s+Duplicates, malformed DOIs and URLs", result.output)
     assert re.search(r"cited-by\s+Every case and evidence item", result.output)
+
+
+SENTENCE_CASE = [
+    # (title, the words sentence case can lowercase): all-caps words always; capitalised words only
+    # in a title otherwise in sentence case; never braced words or the first word of a sentence
+    ("Why Do Crackdowns Displace HIV Risk in the U.S.?", ["HIV", "U.S."]),
+    ("{UNODC}'s Report on {HIV} in the {U.S.}", []),
+    ("The Impact of the Sydney Medically Supervised Injecting Centre on Crime", []),  # title case: cannot tell
+    ("Policing the open drug market in Sydney's west: a study of Guinea-Bissau", ["Sydney", "Guinea-Bissau"]),
+    ("Policing the open drug market in {Sydney}'s west: A study of {Guinea-Bissau}", []),
+    ("Results from the evaluation of crackdowns. Second findings? Third part: Lessons learnt", []),
+    ("Evidence from the evaluation of the McDonald programme in cities", []),  # pandoc keeps inner capitals
+    ("Drug markets in the {EU} and beyond", []),
+    ("Evaluating the UPPs and their critics in several cities", ["UPPs"]),
+    ("Ten years of crime in Scotland, the Highlands and the Islands", []),  # as many capitalised as lowercase
+]
+
+
+@pytest.mark.parametrize("title,words", SENTENCE_CASE, ids=[t for t, _ in SENTENCE_CASE])
+def test_words_sentence_case_would_lowercase(title, words):
+    assert lowered_words(title) == words
+
+
+@pytest.mark.parametrize("langid,warned", [("", True), ("english", True), ("british", True), ("portuguese", False),
+                                           ("spanish", False), ("dutch", False)])
+def test_non_english_entries_keep_their_case(kb_root, runner, langid, warned):
+    extra = entry("bad", title="Estudo mostra que as UPPs salvam vidas no Rio", langid=langid or None)
+    root = kb_root({"sample-case.md": case_text(body=f"Text {CITES_ALL[:-1]}; @bad].\n")}, bib=BIB + extra)
+    result = runner.invoke(main, ["--root", str(root), "bib", "check", "--strict"])
+    assert ("sentence case" in result.stdout) is warned
+    assert result.exit_code == (1 if warned else 0)
+
+
+def test_a_verification_record_that_names_another_field_acknowledges_nothing(kb_root, runner):
+    extra = entry("bad", pages=None, verification="Volume seen on the publisher's page; DOI not seen")
+    root = kb_root({"sample-case.md": case_text(body=f"Text {CITES_ALL[:-1]}; @bad].\n")}, bib=BIB + extra)
+    result = runner.invoke(main, ["--root", str(root), "bib", "check"])
+    assert f"{B}:25: warning: entry 'bad' (@article) has no pages" in result.stdout
+
+
+def test_shipped_bibliography_keeps_its_case():
+    """The real bibliography: no title word that sentence case would lower; the fields its
+    `verification` records say were not seen are information, not warnings."""
+    problems = check_bibliography(load_collection(ROOT))
+    assert [str(p) for p in problems if p.code == "sentence-case"] == []
+    assert sum(p.code == "style-field" and p.severity == "info" for p in problems) >= 10

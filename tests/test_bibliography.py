@@ -1,11 +1,16 @@
 """Problems in bibliography.bib: each with its line, and the decoded display text."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import BIB
 
-from kb.citations.bibliography import decode_latex, parse_bibliography
+from kb.citations.bibliography import bibtex_entry, decode_latex, parse_bibliography, public_fields
 from kb.cli import main
+from kb.model import Source
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def messages(text):
@@ -28,15 +33,17 @@ def test_clean_bibliography_has_no_problems():
     ("@misc{a, title = {broken\n",
      "bibliography.bib:1: error: entry '@misc{a, title = {broken' cannot be parsed"),
     ("@article{a, title={X}, year={2000}}\n",
-     "bibliography.bib:1: warning: entry 'a' (@article) has no author; add it if the work has one, or explain its absence in `note`"),
+     "bibliography.bib:1: warning: entry 'a' (@article) has no author; add it if the work has one, or explain its absence in `verification`"),
 ])
 def test_bibliography_problems(text, expected):
     assert any(m.startswith(expected) for m in messages(text)), messages(text)
 
 
-def test_note_explaining_a_missing_field_silences_the_warning():
-    text = "@article{a, author={A, B}, title={X}, year={2000}, note={Container not seen during verification}}\n"
-    assert messages(text) == ["bibliography.bib:1: warning: entry 'a' (@article) has no journal; add it if the work has one, or explain its absence in `note`"]
+@pytest.mark.parametrize("field", ["verification", "note"])
+def test_a_record_explaining_a_missing_field_silences_the_warning(field):
+    text = f"@article{{a, author={{A, B}}, title={{X}}, year={{2000}}, {field}={{Container not seen during verification}}}}\n"
+    assert messages(text) == ["bibliography.bib:1: warning: entry 'a' (@article) has no journal; add it if the work has one, "
+                              "or explain its absence in `verification`"]
     text = text.replace("Container", "Journal")
     assert messages(text) == []
 
@@ -57,3 +64,52 @@ def test_bad_bibliography_fails_validate(kb_root, runner):
 ])
 def test_decode_latex_for_display(raw, shown):
     assert decode_latex(raw) == shown
+
+
+# --- the entry as exported: without the maintainers' `verification` record ----------------------
+
+WITHOUT_VERIFICATION = [
+    # (case, entry, the entry as exported)
+    ("between two fields", "@misc{a,\n  title = {X},\n  verification = {Y},\n  year = {2000}\n}",
+     "@misc{a,\n  title = {X},\n  year = {2000}\n}"),
+    ("last field: the comma before it goes", "@misc{a,\n  title = {X},\n  verification = {Y}\n}",
+     "@misc{a,\n  title = {X}\n}"),
+    ("last field with a trailing comma", "@misc{a,\n  title = {X},\n  verification = {Y},\n}",
+     "@misc{a,\n  title = {X},\n}"),
+    ("first field", "@misc{a,\n  verification = {Y},\n  title = {X}\n}", "@misc{a,\n  title = {X}\n}"),
+    ("only field", "@misc{a,\n  verification = {Y}\n}", "@misc{a,\n}"),
+    ("one line, nested braces", "@misc{a, title={X}, verification = {Y {Z}}, year=2000}", "@misc{a, title={X}, year=2000}"),
+    ("quoted value joined with #", '@misc{a, title={X}, verification = "Y {"} " # x, year=2000}',
+     "@misc{a, title={X}, year=2000}"),
+    ("parentheses, CRLF, capitals", "@misc(a,\r\n  title = {X},\r\n  Verification = {Y},\r\n  year = {2000}\r\n)",
+     "@misc(a,\r\n  title = {X},\r\n  year = {2000}\r\n)"),
+    ("the words inside another value", "@misc{a,\n  note = {verification = {Y}},\n  title = {X}\n}",
+     "@misc{a,\n  note = {verification = {Y}},\n  title = {X}\n}"),
+]
+
+
+@pytest.mark.parametrize("entry,exported", [w[1:] for w in WITHOUT_VERIFICATION], ids=[w[0] for w in WITHOUT_VERIFICATION])
+def test_bibtex_entry_cuts_out_the_verification_field(entry, exported):
+    sources, problems = parse_bibliography(entry, "bibliography.bib")
+    assert [p for p in problems if p.severity == "error"] == []
+    assert bibtex_entry(sources["a"]) == exported
+    again, _ = parse_bibliography(exported, "bibliography.bib")
+    assert again["a"].fields == public_fields(sources["a"])
+    assert "verification" not in public_fields(sources["a"])
+
+
+def test_an_entry_the_scanner_cannot_follow_is_written_from_its_fields():
+    source = Source("a", "misc", {"title": "X", "verification": "Y"}, raw="@misc{a, title = {X}, verification = {Y")
+    assert bibtex_entry(source) == "@misc{a,\n  title = {X}\n}"
+
+
+def test_shipped_entries_lose_their_verification_line_and_nothing_else():
+    """Every entry of the real bibliography is exported without `verification`, the rest byte for byte."""
+    sources, _ = parse_bibliography((ROOT / "bibliography.bib").read_text(encoding="utf-8"), "bibliography.bib")
+    assert sum("verification" in source.fields for source in sources.values()) > 80
+    for source in sources.values():
+        lines = source.raw.split("\n")
+        kept = [line for line in lines if not line.lstrip().startswith("verification")]
+        if kept != lines and lines[-2].lstrip().startswith("verification"):
+            kept[-2] = kept[-2].removesuffix(",")  # it was the last field: the comma before it goes
+        assert bibtex_entry(source) == "\n".join(kept), source.key

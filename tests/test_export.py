@@ -126,3 +126,91 @@ def test_parse_of_export_keeps_bibliography_problems_away():
     sources, problems = parse_bibliography(export("bibtex", list(SOURCES.values())), "export.bib")
     assert set(sources) == set(SOURCES)
     assert [p for p in problems if p.severity == "error"] == []
+
+
+# --- every entry type: its CSL type and RIS type, read back ------------------------------------
+
+AUTHOR = "author = {Roe, Richard}, title = {A Title}, year = {2001}"
+TYPES = [
+    # (name, BibTeX entry, CSL type, RIS type, what the RIS record read back by rispy must hold)
+    ("journal article", f"@article{{k, {AUTHOR}, journal = {{J}}, volume = {{1}}, number = {{2}}, pages = {{3--4}}}}",
+     "article-journal", "JOUR", {"secondary_title": "J", "volume": "1", "number": "2", "start_page": "3", "end_page": "4"}),
+    ("newspaper article", f"@article{{k, {AUTHOR}, journal = {{The Guardian}}, entrysubtype = {{newspaper}}}}",
+     "article-newspaper", "NEWS", {"secondary_title": "The Guardian"}),
+    ("magazine article", f"@article{{k, {AUTHOR}, journal = {{Time}}, entrysubtype = {{magazine}}}}",
+     "article-magazine", "MGZN", {"secondary_title": "Time"}),
+    ("book", f"@book{{k, {AUTHOR}, publisher = {{P}}, address = {{London}}, series = {{S}}, isbn = {{978-1-906246-03-7}}}}",
+     "book", "BOOK", {"authors": ["Roe, Richard"], "publisher": "P", "place_published": "London", "secondary_title": "S",
+                      "issn": "978-1-906246-03-7"}),
+    ("edited book: editors are A3", "@book{k, editor = {Cano, Ignacio and Borges, Doriam}, title = {T}, publisher = {P}, year = {2012}}",
+     "book", "BOOK", {"tertiary_authors": ["Cano, Ignacio", "Borges, Doriam"]}),
+    ("chapter: the book's editors are A2", f"@incollection{{k, {AUTHOR}, booktitle = {{B}}, editor = {{King, Colin}}, "
+     "publisher = {P}, pages = {141--}, series = {S}}", "chapter", "CHAP",
+     {"secondary_title": "B", "secondary_authors": ["King, Colin"], "tertiary_title": "S", "start_page": "141"}),
+    ("chapter of a book", f"@inbook{{k, {AUTHOR}, booktitle = {{B}}, publisher = {{P}}}}", "chapter", "CHAP", {"secondary_title": "B"}),
+    ("conference paper", f"@inproceedings{{k, {AUTHOR}, booktitle = {{Proceedings}}}}", "paper-conference", "CPAPER",
+     {"secondary_title": "Proceedings"}),
+    ("technical report", f"@techreport{{k, {AUTHOR}, institution = {{RAND}}, type = {{Working Paper}}, number = {{WR-768}}}}",
+     "report", "RPRT", {"publisher": "RAND", "type_of_work": "Working Paper", "note": "WR-768"}),
+    ("biblatex report", f"@report{{k, {AUTHOR}, institution = {{I}}}}", "report", "RPRT", {"publisher": "I"}),
+    ("PhD thesis", f"@phdthesis{{k, {AUTHOR}, school = {{University of Limerick}}}}", "thesis", "THES",
+     {"publisher": "University of Limerick", "type_of_work": "PhD thesis"}),
+    ("master's thesis", f"@mastersthesis{{k, {AUTHOR}, school = {{U}}}}", "thesis", "THES", {"type_of_work": "Master's thesis"}),
+    ("web page", f"@online{{k, {AUTHOR}, url = {{https://example.org/page}}, urldate = {{2024-03-05}}}}", "webpage", "ELEC",
+     {"urls": ["https://example.org/page"], "access_date": "2024/03/05"}),
+    ("web page, BibTeX's www", f"@www{{k, {AUTHOR}, url = {{https://example.org/page}}}}", "webpage", "ELEC", {}),
+    ("legal case", "@jurisdiction{k, title = {Gilligan v Criminal Assets Bureau}, year = {1997}}", "legal_case", "CASE",
+     {"title": "Gilligan v Criminal Assets Bureau"}),
+    ("statute", "@legislation{k, title = {Drug Summit Legislative Response Act 1999}, year = {1999}}", "legislation", "STAT", {}),
+    ("dataset", f"@dataset{{k, {AUTHOR}, publisher = {{UK Data Service}}}}", "dataset", "DATA", {"publisher": "UK Data Service"}),
+    ("unpublished", f"@unpublished{{k, {AUTHOR}, note = {{Working paper, 3 July 2014}}}}", "manuscript", "UNPB",
+     {"notes": ["Working paper, 3 July 2014"]}),
+    ("booklet", f"@booklet{{k, {AUTHOR}}}", "pamphlet", "PAMP", {}),
+    ("misc: nothing better", f"@misc{{k, {AUTHOR}, howpublished = {{Press release UNIS/NAR/1249}}}}", "document", "GEN",
+     {"publisher": "Press release UNIS/NAR/1249"}),
+    ("non-English entry", f"@article{{k, {AUTHOR}, journal = {{J}}, langid = {{portuguese}}}}", "article-journal", "JOUR",
+     {"language": "pt"}),
+]
+
+
+@pytest.mark.parametrize("entry,csl_type,ris_type,ris", [t[1:] for t in TYPES], ids=[t[0] for t in TYPES])
+def test_each_entry_type_exports_as_its_own_type(entry, csl_type, ris_type, ris):
+    sources, problems = parse_bibliography(entry, "bibliography.bib")
+    assert [p for p in problems if p.severity == "error"] == []
+    [item] = json.loads(export("csl-json", list(sources.values())))
+    assert item["type"] == csl_type
+    [record] = rispy.loads(export("ris", list(sources.values())))
+    assert record["type_of_reference"] == ris_type
+    assert {key: record.get(key) for key in ris} == ris
+    if "editor" not in entry:
+        assert not any(key in record for key in ("secondary_authors", "tertiary_authors"))
+
+
+def test_an_edited_book_has_no_authors_and_no_series_editor():
+    edited = next(t[1] for t in TYPES if t[0].startswith("edited book"))
+    [record] = rispy.loads(export("ris", list(parse_bibliography(edited, "b.bib")[0].values())))
+    assert "authors" not in record and "secondary_authors" not in record
+
+
+VERIFIED = """@article{k,
+  author       = {Roe, Richard},
+  title        = {A Title},
+  journal      = {J},
+  year         = {2001},
+  note         = {OnlineFirst 13 September 2011},
+  verification = {Volume and pages not seen during verification}
+}"""
+
+
+@pytest.mark.parametrize("output_format", ["bibtex", "ris", "csl-json"])
+def test_no_export_carries_the_verification_record(output_format):
+    sources, _ = parse_bibliography(VERIFIED, "bibliography.bib")
+    text = export(output_format, list(sources.values()))
+    assert "OnlineFirst 13 September 2011" in text   # the note a reader should see stays
+    assert "not seen" not in text and "verification" not in text.lower()
+
+
+def test_bibtex_export_drops_only_the_verification_line():
+    sources, _ = parse_bibliography(VERIFIED, "bibliography.bib")
+    assert export("bibtex", list(sources.values())) == VERIFIED.replace(
+        "2011},\n  verification = {Volume and pages not seen during verification}", "2011}") + "\n"

@@ -26,13 +26,14 @@ ODD_NUMBERS = ["²", "①", "٣", "９", "", " ", "1.5", "1e3", "0x10", "+3", "-
 NUMBER = st.one_of(st.integers(-5, 10**12).map(str), st.sampled_from(ODD_NUMBERS))
 SPECIAL = st.sampled_from(["police-harm-reduction", "violence", "rct", "1990s", "GB", "gb", "apa", "chicago-author-date",
                            "reconciled", "in-review", "updated", "period", "relevance", "sample-case", "second-case",
-                           "draft-case", "second-case/shootings", "//evil.example", "/%09/evil", "/\\evil",
+                           "draft-case", "second-case/shootings", "source:doe2020policing", "case:sample-case",
+                           "ris", "bibtex", "csl-json", "//evil.example", "/%09/evil", "/\\evil",
                            "javascript:alert(1)", "1", "on", "off", "reviewed", "high", "none", "\r\nX: y"])
 VALUE = st.one_of(NUMBER, SPECIAL, TEXT, QUERY)
 PARAMS = ["q", "theme", "concept", "country", "market_level", "outcome", "design", "decade", "review", "sort",
           "limit", "page", "style", "drafts", "id", "next", "sms_grade", "confidence", "relevance", "status", "note",
           "free_tags", "tags", "version", "reason", "item", "name", "password", "blind_mode", "tag_name",
-          "tag_label", "tag_public", "weights"]
+          "tag_label", "tag_public", "weights", "format"]
 ARGS = st.lists(st.tuples(st.sampled_from(PARAMS), VALUE), max_size=40)
 SEGMENT = st.one_of(st.sampled_from(["sample-case", "second-case", "draft-case", "shootings", "overdose-deaths", "bib",
                                      "ris", "json", "txt", "doe2020policing", "police-harm-reduction", "CA", "GB",

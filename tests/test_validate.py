@@ -117,7 +117,8 @@ BAD_URLS = [
 
 @pytest.mark.parametrize("field,message", BAD_URLS)
 def test_unsafe_bibliography_urls_are_errors_with_their_line(kb_root, runner, field, message):
-    bib = BIB.replace("  doi     = {10.1000/jdp.2020.1}\n", "  doi     = {10.1000/jdp.2020.1},\n  " + field + "\n")
+    bib = BIB.replace("  doi     = {10.1000/jdp.2020.1}, options = {useprefix=true}\n",
+                      "  doi     = {10.1000/jdp.2020.1}, options = {useprefix=true},\n  " + field + "\n")
     root = kb_root(bib=bib)
     result = runner.invoke(main, ["--root", str(root), "validate", "--strict"])
     assert f"bibliography.bib:9: error: entry 'doe2020policing': {message}" in result.output, result.output
@@ -127,7 +128,7 @@ def test_unsafe_bibliography_urls_are_errors_with_their_line(kb_root, runner, fi
 def test_overlong_bibliography_field_is_an_error(kb_root, runner):
     root = kb_root(bib=BIB.replace("title   = {Policing", "title   = {" + "very " * 2500 + "Policing"))
     result = runner.invoke(main, ["--root", str(root), "validate"])
-    assert "bibliography.bib:1: error: entry 'doe2020policing': field 'title' is 12,540 characters long, more than 10,000; shorten it" in result.output
+    assert "bibliography.bib:1: error: entry 'doe2020policing': field 'title' is 12,542 characters long, more than 10,000; shorten it" in result.output
     assert result.exit_code == 1
 
 

@@ -45,3 +45,29 @@ def test_an_unsafe_url_that_reached_the_database_is_never_a_link(app, client):
             assert not any(value.strip() in href or "script:" in href.lower() for href in links), (value, url)
         exported = client.get("/cases/second-case/cite.json").get_json()
         assert all("URL" not in item for item in exported), value
+
+
+def test_no_page_or_download_shows_the_verification_record(app, client):
+    """`verification` is the maintainers' record of what was seen: the source page, its BibTeX, the
+    API and every export leave it out, and keep the rest of the entry."""
+    from sqlalchemy import update
+
+    from kb import storage
+    from webapp.kbstore import get_kb
+    record = "Pages not seen during verification"
+    with app.app_context():
+        with get_kb().engine.begin() as conn:
+            row = conn.execute(storage.sources.select().where(storage.sources.c.key == "roe2015cannabis")).first()
+            raw = row.raw.replace("  year      = {2015}", f"  year      = {{2015}},\n  verification = {{{record}}}")
+            assert raw != row.raw
+            conn.execute(update(storage.sources).where(storage.sources.c.key == "roe2015cannabis")
+                         .values(fields={**row.fields, "verification": record}, raw=raw))
+    page = BeautifulSoup(client.get("/sources/roe2015cannabis").data, "html.parser")
+    assert record not in page.get_text()
+    assert page.select_one("details pre").get_text() == row.raw
+    data = client.get("/api/sources/roe2015cannabis").get_json()
+    assert "verification" not in data["fields"] and data["fields"]["publisher"] == "Example Press"
+    assert data["bibtex"] == row.raw
+    for fmt in ("bib", "ris", "json"):
+        text = client.get(f"/cases/second-case/cite.{fmt}").get_data(as_text=True)
+        assert "Cannabis Coffeeshops" in text and record not in text and "verification" not in text, fmt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, request, url_for
 
-from kb.citations import decoded
+from kb.citations import bibtex_entry, decoded, public_fields
 from webapp.cases import get_case_or_404
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab
 from webapp.openapi import document
@@ -59,8 +59,8 @@ def source(key: str):
         abort(404, f"no source with key {key!r}")
     return jsonify({"key": found.key, "type": found.entry_type, "title": decoded(found, "title"),
                     "authors": decoded(found, "author") or decoded(found, "editor"), "year": found.fields.get("year", ""),
-                    "doi": found.fields.get("doi", ""), "url": found.fields.get("url", ""), "fields": found.fields,
-                    "bibtex": found.raw,
+                    "doi": found.fields.get("doi", ""), "url": found.fields.get("url", ""), "fields": public_fields(found),
+                    "bibtex": bibtex_entry(found),
                     "cited_by": [{"case": c.case_id, "evidence": c.evidence_id, "locator": c.locator}
                                  for c in get_kb().citing(key, can_see_drafts())]})
 

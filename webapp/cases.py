@@ -5,12 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import escape
 
-from kb.citations import STYLES, Formatter, export, source_to_csl
+from kb.citations import available_styles, claim_with_citation, export, find_styles, format_references, style_name
+from kb.errors import UnknownIdError
 from kb.knowledgebase import MAP_PARAMS
 from webapp import citing, pictures
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label, memo
-from webapp.search import FILTERS, checked_values, display, int_arg
+from webapp.search import FILTERS, checked_filters, checked_values, display, int_arg, run_search
+from webapp.security import local_target
+from webapp.unapi import case_capture, coins_of
 
 bp = Blueprint("cases", __name__)
 
@@ -26,10 +30,23 @@ def get_case_or_404(case_id: str):
 
 
 def chosen_style() -> str:
-    style = request.args.get("style", "apa")
-    if style not in STYLES:
-        abort(400, f"unknown style {style!r}; use one of: {', '.join(STYLES)}")
-    return style
+    """The `style` parameter: a short-list name or any CSL style id (400 naming the closest ones)."""
+    try:
+        return style_name(request.args.get("style", "apa"))
+    except UnknownIdError as exc:
+        abort(400, str(exc))
+
+
+STYLES_FOUND = 50
+
+
+@bp.get("/styles")
+def styles():
+    """Find a citation style among all of them; each result links back to the page it came from."""
+    q = request.args.get("q", "")[:100]
+    target = local_target(request.args.get("next")) or "/"
+    return render_template("cite/styles.html", q=q, next=target, found=find_styles(q, STYLES_FOUND),
+                           limit=STYLES_FOUND, total=len(available_styles()))
 
 
 @bp.get("/cases/<case_id>")
@@ -44,8 +61,11 @@ def case(case_id: str):
     public = get_kb().public_reviews(case_id)   # reviews change between builds: read every time
     body, cited_in = citing.places(parts["body"], [ref.key for ref in case.citations],
                                    [[ref.key for ref in item.citations] for item in case.evidence])
-    return render_template("cases/case.html", case=case, parts=parts, style=style, styles=STYLES, public=public,
-                           evidence=list(zip(case.evidence, parts["evidence_citations"])), body=body, cited_in=cited_in)
+    return render_template("cases/case.html", case=case, parts=parts, style=style, public=public,
+                           evidence=[(item, cite, claim_with_citation(str(escape(item.claim)), cite))   # HTML, as text
+                                     for item, cite in zip(case.evidence, parts["evidence_citations"])],
+                           body=body, cited_in=cited_in,
+                           capture=case_capture(case))
 
 
 def export_response(sources, cases, fmt: str, filename: str) -> Response:
@@ -78,6 +98,39 @@ def evidence_export(case_id: str, evidence_id: str, fmt: str):
     return export_response(get_kb().sources(keys).values(), [], fmt, f"{case_id}-{evidence_id}")
 
 
+PULL_CASES = 500   # cases whose sources a pull URL of a search exports, best first
+
+
+def _sources_of(case_ids: list[str]) -> list:
+    """The sources the cases cite, each once, in order of first appearance."""
+    cases = get_kb().full_cases(case_ids[:PULL_CASES], drafts=can_see_drafts())
+    keys = list(dict.fromkeys(key for case in cases for key in case.cited_keys()))
+    found = get_kb().sources(keys)
+    return [found[key] for key in keys if key in found]
+
+
+@bp.get("/themes/<name>/cite.<fmt>")
+def theme_export(name: str, fmt: str):
+    """Pull URL: the sources of a theme's published cases (as `kb cite --theme`), for curl or LaTeX."""
+    if name not in get_vocab().terms("themes"):
+        abort(404, f"no theme {name!r}; use one of: {', '.join(get_vocab().terms('themes'))}")
+    ids = [case.id for case in get_kb().cases(kind="theme", name=name)]
+    return export_response(_sources_of(ids), [], fmt, f"{name}-sources")
+
+
+@bp.get("/search.<fmt>")
+def search_export(fmt: str):
+    """Pull URL: the sources of the cases a search finds (the parameters of /search; the first
+    PULL_CASES cases, best first)."""
+    if fmt not in EXPORTS:
+        abort(404, f"no export format {fmt!r}; use one of: csv, {', '.join(EXPORTS)}")
+    result, _, _, _ = run_search(request.args, default_limit=1)
+    found = get_kb().search(result.query, filters=checked_filters(request.args), limit=PULL_CASES, offset=0,
+                            drafts=can_see_drafts() and request.args.get("drafts") == "1",
+                            sort=request.args.get("sort", "relevance"), only_ids=set(result.ids), counts=False)
+    return export_response(_sources_of([hit.id for hit in found.hits]), [], fmt, "search-sources")
+
+
 @bp.get("/themes")
 def themes():
     counts = get_kb().term_counts("theme", can_see_drafts())
@@ -94,9 +147,10 @@ def _term_page(kind: str, vocab_kind: str | None, name: str, **extra):
     report = None
     if term is not None and term.report:
         found = get_kb().sources([term.report]).get(term.report)
-        report = Formatter([source_to_csl(found)], "apa", "html").references()[0] if found else None
+        report = format_references([found], "apa", "html")[0] if found else None
     return render_template("cases/list.html", kind=kind, name=name, term=term, items=items, report=report,
                            report_key=term.report if term is not None else None,
+                           report_coins=coins_of([found]).get(term.report) if report else None,
                            title=label(vocab_kind, name) if vocab_kind else label("country", name), **extra)
 
 

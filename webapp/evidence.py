@@ -7,8 +7,8 @@ import dataclasses
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
-from kb.citations import STYLES
 from kb.knowledgebase import EVIDENCE_PARAMS, EVIDENCE_SORTS
+from webapp.cases import chosen_style
 from webapp.kbstore import can_see_drafts, get_kb, memo, url_with
 from webapp.search import FILTERS, MAX_PAGE, checked_values, display, int_arg, toggled
 
@@ -27,9 +27,7 @@ def _request():
     sort = args.get("sort", "case")
     if sort not in EVIDENCE_SORTS:
         abort(400, f"sort must be one of: {', '.join(EVIDENCE_SORTS)}")
-    style = args.get("style", "apa")
-    if style not in STYLES:
-        abort(400, f"unknown style {style[:40]!r}; use one of: {', '.join(STYLES)}")
+    style = chosen_style()
     reconciled = args.get("reconciled", "")
     if reconciled not in ("", "0", "1"):
         abort(400, "reconciled must be 1 (only items an editor reconciled) or 0")

@@ -10,6 +10,7 @@ from typing import Callable, TypeVar
 from flask import Flask, current_app, g, request, url_for
 
 from kb import knowledgebase
+from kb.citations import STYLES, style_title
 from kb.errors import KbError
 from kb.settings import Settings
 
@@ -108,4 +109,10 @@ def direction_mark(direction: str) -> str:
 
 def template_globals() -> dict:
     return {"label": label, "url_with": url_with, "shade": shade, "ceil": math.ceil, "direction_mark": direction_mark,
-            "can_see_drafts": can_see_drafts, "KbError": KbError}
+            "can_see_drafts": can_see_drafts, "KbError": KbError, "style_menu": style_menu}
+
+
+def style_menu(style: str) -> list[tuple[str, str]]:
+    """The style chooser's options: the short list, and the style in use if it is another."""
+    menu = [(name, known.label) for name, known in STYLES.items()]
+    return menu if style in STYLES else [*menu, (style, style_title(style))]

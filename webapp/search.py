@@ -38,7 +38,7 @@ def checked_values(args, params) -> dict[str, list[str]]:
     return chosen
 
 
-def _checked_filters(args) -> dict[str, list[str]]:
+def checked_filters(args) -> dict[str, list[str]]:
     """The index's filters (facet name -> values); review status is not in the index (see run_search)."""
     return {FILTERS[param].name: values for param, values in checked_values(args, FILTERS).items()
             if FILTERS[param].indexed}
@@ -63,7 +63,7 @@ def run_search(args, default_limit: int | None = None):
     if len(query) > 500:
         abort(400, "the query is longer than 500 characters")
     drafts = can_see_drafts() and args.get("drafts") == "1"
-    filters = _checked_filters(args)
+    filters = checked_filters(args)
     reader = not g.user.can("review.read")
     states = get_kb().review_states(public=reader)
     offered = PUBLIC_REVIEW_STATES if reader else REVIEW_STATES
@@ -130,7 +130,7 @@ def search_csv():
     drafts = can_see_drafts() and request.args.get("drafts") == "1"
     base = current_app.config["BASE_URL"].rstrip("/")
     text = get_kb().search_csv(result.query, lambda case_id: base + url_for("cases.case", case_id=case_id),
-                               filters=_checked_filters(request.args), drafts=drafts, sort=sort, only_ids=set(result.ids))
+                               filters=checked_filters(request.args), drafts=drafts, sort=sort, only_ids=set(result.ids))
     return Response(text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="search.csv"'})
 

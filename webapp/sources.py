@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
 
-from kb.citations import STYLES, Formatter, decoded, source_links, source_to_csl
+from kb.citations import bibtex_entry, decoded, format_references, source_links
 from webapp.cases import chosen_style
 from webapp.kbstore import can_see_drafts, get_kb
+from webapp.unapi import source_capture
 
 bp = Blueprint("sources", __name__)
 
@@ -16,7 +17,7 @@ def source(key: str):
     if found is None:
         abort(404, f"no source with key {key!r}")
     style = chosen_style()
-    reference = Formatter([source_to_csl(found)], style, "html").references()[0]
-    return render_template("sources/source.html", source=found, reference=reference, style=style, styles=STYLES,
-                           **source_links(found), note=decoded(found, "note"),
-                           citing=get_kb().citing(key, can_see_drafts()))
+    reference = format_references([found], style, "html")[0]
+    return render_template("sources/source.html", source=found, reference=reference, style=style,
+                           **source_links(found), note=decoded(found, "note"), bibtex=bibtex_entry(found),
+                           citing=get_kb().citing(key, can_see_drafts()), capture=source_capture(found))

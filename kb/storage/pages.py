@@ -1,7 +1,7 @@
 """Case pages rendered by the build and shared by every web worker.
 
-Formatting a case's references and citations with citeproc-py is most of the cost of a case page
-(about 25 of 38 ms), so the rendered parts are kept in the `rendered` table, keyed by case, style
+Formatting a case's references and citations (pandoc's citeproc, about 0.2 s a run) is most of the
+cost of a case page, so the rendered parts are kept in the `rendered` table, keyed by case, style
 and the version of the case they were made from (`version`: the case file's hash and RENDERER).
 `kb build` renders the published cases that changed, in every style, in worker processes (the
 `build.committed` hook); in its transaction it drops the pages of cases it rewrote, and every page
@@ -24,9 +24,9 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .. import hooks, search, storage
-from ..citations.exports import case_to_csl, source_to_csl
+from ..citations.exports import case_key, case_to_csl
 from ..citations.keys import CitationSyntaxError, parse_cite_field
-from ..citations.styles import STYLES, Formatter
+from ..citations.styles import STYLES, Document, format_documents
 from ..content.body import render_body
 from ..model import Case
 from ..related import related as find_related
@@ -34,11 +34,12 @@ from ..settings import Settings
 from ..vocabulary import load_vocabulary
 from . import catalog
 
-POOL_FROM = 50   # pages: fewer are rendered in the build's own process
+POOL_FROM = 600  # pages: fewer are rendered in the build's own process (pandoc works in its own anyway)
+BATCH = 300      # case pages (in any style) formatted in one pandoc run
 
 
 BASE = "https://base.invalid"   # the public address, put in when a page is shown (with_base_url)
-RENDERER = "1"                  # bump when rendering changes: every page is then rendered again
+RENDERER = "2"                  # bump when rendering changes: every page is then rendered again
 
 
 def version(case: Case) -> str:
@@ -49,37 +50,54 @@ def version(case: Case) -> str:
 def render_case(bind: Engine | Connection, case: Case, style: str) -> dict:
     """The costly parts of a case page, as plain data (JSON-safe). The case's own citation holds
     BASE for the public address, so a stored page serves any BASE_URL."""
-    sources = catalog.sources(bind, case.cited_keys())
-    formatter = Formatter([source_to_csl(s) for s in sources.values()], style, "html")
-    cited: dict[tuple, str] = {}   # a body cites the same works again and again: format each once
-
-    def cite(refs) -> str:
-        key = tuple((r.key, r.locator, r.prefix) for r in refs)
-        if key not in cited:
-            cited[key] = formatter.cite(list(key))
-        return cited[key]
-
-    body = render_body(case.body, cite)
-    return {
-        "body": body.html, "toc": [list(entry) for entry in body.toc],
-        "evidence_citations": [formatter.cite([(r.key, r.locator) for r in item.citations]) for item in case.evidence],
-        "self_citation": Formatter([case_to_csl(case, BASE)], style, "html").references()[0],
-        "references": [list(pair) for pair in formatter.references_by_key()],
-    }
+    return render_cases(bind, [(case, style)])[0]
 
 
-def format_cite(bind: Engine | Connection, cite: str, style: str) -> str:
-    """An evidence item's `cite` field ("[@key, p. 5]") as a formatted in-text citation (HTML)."""
-    try:
-        refs = parse_cite_field(cite)
-    except CitationSyntaxError:    # checked by the build; kept readable should one slip through
-        return html.escape(cite)
-    found = catalog.sources(bind, list(dict.fromkeys(ref.key for ref in refs)))
-    known = [ref for ref in refs if ref.key in found]
-    if not known:
-        return html.escape(cite)
-    formatter = Formatter([source_to_csl(found[key]) for key in dict.fromkeys(ref.key for ref in known)], style, "html")
-    return formatter.cite([(ref.key, ref.locator) for ref in known])
+def render_cases(bind: Engine | Connection, pages: list[tuple[Case, str]]) -> list[dict]:
+    """Many case pages, each in its style, formatted in one pandoc run (it costs 0.2 s to start)."""
+    sources = catalog.sources(bind, list(dict.fromkeys(key for case, _ in pages for key in case.cited_keys())))
+    documents, bodies = [], []
+    for case, style in pages:
+        groups: dict[tuple, int] = {}   # a body cites the same works again and again: format each once
+
+        def collect(refs, groups=groups) -> str:
+            groups.setdefault(tuple(refs), len(groups))
+            return ""
+
+        render_body(case.body, collect)
+        bodies.append(groups)
+        known = [sources[key] for key in case.cited_keys() if key in sources]
+        evidence = [[ref for ref in item.citations if ref.key in sources] for item in case.evidence]
+        # the case study itself is one more entry of its own page's list, taken out below: one
+        # citeproc run per page instead of two (each run parses the style again)
+        documents.append(Document([*known, case_to_csl(case, BASE)], [list(group) for group in groups] + evidence, style))
+    rendered = []
+    for (case, _), mine, groups in zip(pages, format_documents(documents, output="html"), bodies):
+        body = render_body(case.body, lambda refs: mine.citations[groups[tuple(refs)]])
+        own = case_key(case)
+        rendered.append({
+            "body": body.html, "toc": [list(entry) for entry in body.toc],
+            "evidence_citations": mine.citations[len(groups):],
+            "self_citation": next(entry for key, entry in mine.references if key == own),
+            "references": [[key, entry] for key, entry in mine.references if key != own],
+        })
+    return rendered
+
+
+def format_cites(bind: Engine | Connection, cites: list[str], style: str) -> list[str]:
+    """Evidence items' `cite` fields ("[@key, p. 5]") as formatted in-text citations (HTML)."""
+    parsed: list[list | None] = []
+    for cite in cites:
+        try:
+            parsed.append(list(parse_cite_field(cite)))
+        except CitationSyntaxError:    # checked by the build; kept readable should one slip through
+            parsed.append(None)
+    found = catalog.sources(bind, list(dict.fromkeys(ref.key for refs in parsed if refs for ref in refs)))
+    known = [[ref for ref in refs if ref.key in found] if refs else [] for refs in parsed]
+    documents = [Document([found[key] for key in dict.fromkeys(ref.key for ref in refs)], [refs] if refs else [])
+                 for refs in known]
+    formatted = format_documents(documents, style, "html")
+    return [done.citations[0] if refs else html.escape(cite) for cite, refs, done in zip(cites, known, formatted)]
 
 
 def with_base_url(parts: dict, base_url: str) -> dict:
@@ -165,6 +183,7 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
             generation = storage.get_meta(conn, "index_generation")
             rows, cases, related = [], {}, []
             label = load_vocabulary(settings.root).label
+            todo: list[tuple[Case, str]] = []
             for case_id, style in pages:
                 case = cases.get(case_id) or catalog.case(conn, case_id)
                 if case is None:
@@ -174,8 +193,11 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
                     related.append({"generation": generation, "case_id": case_id,
                                     "data": [vars(hit) for hit in find_related(searcher, case_id, label=label)]})
                 cases[case_id] = case
-                rows.append({"case_id": case_id, "style": style, "version": version(case),
-                             "data": render_case(conn, case, style)})
+                todo.append((case, style))
+            for start in range(0, len(todo), BATCH):
+                batch = todo[start:start + BATCH]
+                rows += [{"case_id": case.id, "style": style, "version": version(case), "data": parts}
+                         for (case, style), parts in zip(batch, render_cases(conn, batch))]
             conn.commit()
             with conn.begin():
                 for table, chunk in ((storage.rendered, rows), (storage.related, related)):

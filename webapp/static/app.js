@@ -1,18 +1,58 @@
 // Progressive enhancement only: every page works without this file.
-// Adds a "Copy" button next to citations meant for pasting into a report.
-document.querySelectorAll("blockquote.self-citation, .references li").forEach(function (node) {
+// "Copy" buttons for what a report author pastes: a reference, the case study's own citation, a
+// claim with its citation (a hidden [data-copy] element), the basket's claims and references.
+// They put rich text (HTML, italics kept) and plain text on the clipboard, never list numbers.
+function copyNode(node, button, done) {
+  var clone = node.cloneNode(true);
+  clone.querySelectorAll("button, .source-link, .cited-in, .Z3988, abbr.unapi-id").forEach(function (n) { n.remove(); });
+  var blocks = clone.querySelectorAll("p, li, h3");
+  var text = blocks.length ? Array.prototype.map.call(blocks, function (b) { return b.textContent.replace(/\s+/g, " ").trim(); }).join("\n")
+                           : clone.textContent.replace(/\s+/g, " ").trim();
+  var html = clone.innerHTML.trim();
+  function finish() {
+    button.textContent = done;
+    button.setAttribute("aria-label", done + ": " + (button.getAttribute("aria-label") || "").replace(/^Copied: /, ""));
+  }
+  if (window.ClipboardItem && navigator.clipboard.write) {
+    var item = new ClipboardItem({"text/html": new Blob([html], {type: "text/html"}),
+                                  "text/plain": new Blob([text], {type: "text/plain"})});
+    navigator.clipboard.write([item]).then(finish, function () { navigator.clipboard.writeText(text).then(finish); });
+  } else {
+    navigator.clipboard.writeText(text).then(finish);
+  }
+}
+
+function addCopyButton(node, text, label, place) {
   if (!navigator.clipboard) return;
   var button = document.createElement("button");
   button.type = "button";
   button.className = "copy";
-  button.textContent = "Copy";
-  button.setAttribute("aria-label", "Copy this reference");
-  button.addEventListener("click", function () {
-    var text = node.cloneNode(true);
-    text.querySelectorAll("button, .source-link, .cited-in").forEach(function (n) { n.remove(); });
-    navigator.clipboard.writeText(text.textContent.trim()).then(function () { button.textContent = "Copied"; });
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", function () { copyNode(node, button, "Copied"); });
+  place(button);
+}
+
+document.querySelectorAll("blockquote.self-citation, .references li").forEach(function (node) {
+  var label = node.matches("blockquote") ? "Copy this case study's citation" : "Copy this reference";
+  addCopyButton(node, "Copy", label, function (button) { node.appendChild(button); });
+});
+
+// [data-copy]: a shown element, its button before it. [data-copy-html]: an empty mark whose
+// attribute holds the HTML to copy (a claim with its citation), read into an inert <template>.
+document.querySelectorAll("[data-copy], [data-copy-html]").forEach(function (node) {
+  var text = node.getAttribute("data-copy-label") || "Copy";
+  var name = node.getAttribute("data-copy-name");
+  var source = node;
+  if (node.hasAttribute("data-copy-html")) {
+    var inert = document.createElement("template");
+    inert.innerHTML = node.getAttribute("data-copy-html");
+    source = inert.content.ownerDocument.createElement("div");   // stays in the inert document
+    source.appendChild(inert.content);
+  }
+  addCopyButton(source, text, name ? text + ": " + name : text, function (button) {
+    if (source === node) node.parentNode.insertBefore(button, node); else node.appendChild(button);
   });
-  node.appendChild(button);
 });
 
 // A "Filters" toggle (button.filters-toggle, aria-controls naming the panel): on narrow screens the
