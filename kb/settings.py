@@ -39,6 +39,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", "str", None, "key that signs session cookies; default a random key made on first run in "
             "the instance folder (`instance/secret_key`, mode 600)", secret=True),
     Setting("PAGE_SIZE", "int", 20, "results per search page", 1, 100),
+    Setting("RENDER_PAGES", "choice", "build", "when case pages are formatted in the short list's styles: `build` "
+            "(right after each build, so first views are fast) or `first-view` (builds are faster; a page's first "
+            "view costs a pandoc run, about 0.2 s)", choices=("build", "first-view")),
     Setting("SESSION_COOKIE_SECURE", "auto-bool", "auto",
             "send the session cookie over HTTPS only; `auto`: when `BASE_URL` starts with https://"),
     Setting("SESSION_IDLE_MINUTES", "int", 120, "a signed-in session ends after this long without a request", 1, 10**6),

@@ -13,6 +13,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+# Builds leave case pages to their first view (pandoc costs 0.2 s a run): tests of rendering in the
+# build set KB_RENDER_PAGES=build themselves (the `render_in_build` fixture).
+os.environ.setdefault("KB_RENDER_PAGES", "first-view")
+
+
+@pytest.fixture
+def render_in_build(monkeypatch):
+    monkeypatch.setenv("KB_RENDER_PAGES", "build")
+
+
 BIB = textwrap.dedent("""\
     @article{doe2020policing,
       author  = {Doe, Jane and van der Meer, Piet},

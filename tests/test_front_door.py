@@ -113,7 +113,7 @@ def test_a_registered_check_runs_in_kb_validate(kb_root, runner, monkeypatch):
     assert runner.invoke(main, ["--root", str(root), "validate"]).exit_code == 0
 
 
-def test_the_build_renders_what_changed_in_every_style(kb_root, monkeypatch):
+def test_the_build_renders_what_changed_in_every_style(kb_root, monkeypatch, render_in_build):
     monkeypatch.delenv("KB_DATABASE_URL", raising=False)
     root = kb_root({f"case-{n}.md": case_text(f"case-{n}") for n in range(3)}
                    | {"draft.md": case_text("draft", status="draft")})

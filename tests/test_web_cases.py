@@ -143,7 +143,8 @@ def test_running_app_picks_up_a_new_build(client, built_root):
     assert BeautifulSoup(client.get("/cases/second-case").data, "html.parser").h1.get_text(strip=True) == "Operation Ceasefire revisited"
 
 
-def test_rendered_pages_are_shared_between_workers_and_renewed_by_a_build(app, client, built_root, monkeypatch, tmp_path):
+def test_rendered_pages_are_shared_between_workers_and_renewed_by_a_build(render_in_build, app, client, built_root,
+                                                                          monkeypatch, tmp_path):
     """A page rendered by one worker is read by the others; `kb render` fills in missing pages; a
     build renders the pages of what it changed and carries the others over."""
     from click.testing import CliRunner
@@ -162,6 +163,7 @@ def test_rendered_pages_are_shared_between_workers_and_renewed_by_a_build(app, c
     monkeypatch.setattr(pages, "render_case", lambda *a, **k: (_ for _ in ()).throw(AssertionError("rendered twice")))
     assert body(other.test_client().get("/cases/sample-case").data) == first
     monkeypatch.undo()
+    monkeypatch.setenv("KB_RENDER_PAGES", "build")    # undone with the rest
     result = CliRunner().invoke(main, ["--root", str(built_root), "render", "--style", "apa", "--procs", "1"])
     assert result.output.startswith("rendered 1 case page(s) in apa")         # sample-case was already there
     engine = app.extensions["kb"]["kb"].engine

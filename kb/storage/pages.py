@@ -235,8 +235,9 @@ def _insert_new(conn: Connection, table):
 
 @hooks.subscribe("build.committed")
 def after_build(event: hooks.BuildEvent) -> None:
-    """Render the pages the build changed (every style), so first views are as fast as later ones."""
-    if not event.noop:
+    """Render the pages the build changed (every style), so first views are as fast as later ones;
+    unless the RENDER_PAGES setting leaves them to their first view."""
+    if not event.noop and event.settings.RENDER_PAGES == "build":
         few = not event.full and len(event.changed) <= 500
         event.results["pages"] = render_missing(event.settings, procs=event.procs,
                                                 only=event.changed if few else None)[0]
