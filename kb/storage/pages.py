@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from sqlalchemy import and_, select
@@ -36,6 +37,7 @@ from . import catalog
 
 POOL_FROM = 600  # pages: fewer are rendered in the build's own process (pandoc works in its own anyway)
 BATCH = 300      # case pages (in any style) formatted in one pandoc run
+PAIR_FROM = 10   # pages: more are formatted by two pandoc runs at once
 
 
 BASE = "https://base.invalid"   # the public address, put in when a page is shown (with_base_url)
@@ -194,10 +196,13 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
                                     "data": [vars(hit) for hit in find_related(searcher, case_id, label=label)]})
                 cases[case_id] = case
                 todo.append((case, style))
-            for start in range(0, len(todo), BATCH):
-                batch = todo[start:start + BATCH]
-                rows += [{"case_id": case.id, "style": style, "version": version(case), "data": parts}
-                         for (case, style), parts in zip(batch, render_cases(conn, batch))]
+            # two pandoc runs at once (pandoc is single-threaded), each reading through its own connection
+            size = min(BATCH, max(PAIR_FROM, -(-len(todo) // 2)))
+            batches = [todo[start:start + size] for start in range(0, len(todo), size)]
+            with ThreadPoolExecutor(2) as threads:
+                for batch, done in zip(batches, threads.map(lambda batch: render_cases(engine, batch), batches)):
+                    rows += [{"case_id": case.id, "style": style, "version": version(case), "data": parts}
+                             for (case, style), parts in zip(batch, done)]
             conn.commit()
             with conn.begin():
                 for table, chunk in ((storage.rendered, rows), (storage.related, related)):
