@@ -1,8 +1,11 @@
 """The citation basket: collect across pages, export everything, never trust the form blindly."""
 from __future__ import annotations
 
+import subprocess
+
 import bibtexparser
 import pytest
+import rispy
 from bs4 import BeautifulSoup
 
 
@@ -52,11 +55,6 @@ def test_forms_need_the_csrf_token(app, client):
 
 
 # --- what the basket gives a report author ----------------------------------------------------------
-
-import shutil
-import subprocess
-
-import rispy
 
 
 def pandoc_binary() -> str:

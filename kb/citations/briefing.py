@@ -11,61 +11,41 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 from ..errors import KbError
-from ..model import Source
+from ..model import CiteRef, Source
 from .bibliography import bibtex_entry
 from .exports import KB_NAME, case_key, case_to_csl
 from .selection import Basket, resolve
-from .styles import STYLES, pandoc_locator, pandoc_path, style_file, style_name, style_title
+from .styles import STYLES, citation_markdown, markdown_text, pandoc_path, style_file, style_name, style_title
 
 BRIEFING_FORMATS = {"docx": "docx", "odt": "odt", "html": "html", "md": "markdown", "txt": "plain"}
 BRIEFING_MIMETYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
              "odt": "application/vnd.oasis.opendocument.text", "html": "text/html; charset=utf-8",
              "md": "text/markdown; charset=utf-8", "txt": "text/plain; charset=utf-8"}
-_ESCAPE = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|@~^$&:;\"'=%/])")
-
-
-def escaped(text: str) -> str:
-    """Text as literal pandoc Markdown: every punctuation mark that could be markup backslashed."""
-    return _ESCAPE.sub(r"\\\1", " ".join(str(text).split()))
-
-
-def _citation(refs) -> str:
-    parts = []
-    for ref in refs:
-        part = ("-" if ref.suppress_author else "") + "@{" + ref.source.key + "}"
-        if ref.prefix:
-            part = f"{escaped(ref.prefix)} {part}"
-        if ref.locator:
-            part = f"{part}, {escaped(pandoc_locator(ref.locator))}"
-        parts.append(part)
-    return "[" + "; ".join(parts) + "]" if parts else ""
-
-
 def markdown_draft(basket: Basket, sources: dict[str, Source], style: str, title: str = "Evidence briefing") -> str:
     """The briefing as pandoc Markdown with citation keys, before formatting."""
     style = style_name(style)
     lines = ["---", f"title: {json.dumps(title)}", f"date: {dt.date.today().isoformat()}", "---", "",
-             f"Drawn from the {escaped(KB_NAME)}; references in {escaped(style_title(style))} style.", ""]
+             f"Drawn from the {markdown_text(KB_NAME)}; references in {markdown_text(style_title(style))} style.", ""]
     cases = basket.cases_cited()
     if cases:
         lines += ["# Case studies", ""]
         for case in cases:
-            lines += [f"**{escaped(case.title)}** [-@{{{case_key(case)}}}]", ""]
+            lines += [f"**{markdown_text(case.title)}** [-@{{{case_key(case)}}}]", ""]
             if case.summary:
-                lines += [escaped(case.summary), ""]
+                lines += [markdown_text(case.summary), ""]
     picked = basket.evidence_items()
     if picked:
         lines += ["# Claims", ""]
         for case, item in picked:
             refs = resolve(item.citations, sources, f"evidence {case.id}/{item.id}")
-            claim = escaped(item.claim).rstrip("\\.")
-            lines += [f"- {claim} {_citation(refs)}." if refs else f"- {claim}.", ""]
+            claim = markdown_text(item.claim).rstrip("\\.")
+            cites = [CiteRef(ref.source.key, ref.locator, ref.prefix, ref.suppress_author) for ref in refs]
+            lines += [f"- {claim} {citation_markdown(cites)}." if refs else f"- {claim}.", ""]
     lines += ["# References", "", "::: {#refs}", ":::", ""]
     return "\n".join(lines)
 

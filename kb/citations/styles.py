@@ -270,11 +270,12 @@ def pandoc_locator(text: str) -> str:
     return text
 
 
-def _escaped(text: str) -> str:
+def markdown_text(text: str) -> str:
+    """Text as literal pandoc Markdown: every ASCII punctuation mark backslashed, spaces collapsed."""
     return _ESCAPE.sub(r"\\\1", " ".join(str(text).split()))
 
 
-def _citation_markdown(cites: Sequence[Cite]) -> str:
+def citation_markdown(cites: Sequence[Cite]) -> str:
     if not cites:
         return ""
     parts = []
@@ -285,9 +286,9 @@ def _citation_markdown(cites: Sequence[Cite]) -> str:
             key, locator, prefix, suppress = cite[0], cite[1] if len(cite) > 1 else "", cite[2] if len(cite) > 2 else "", False
         part = ("-" if suppress else "") + "@{" + str(key).replace("}", "") + "}"
         if prefix:
-            part = f"{_escaped(prefix)} {part}"
+            part = f"{markdown_text(prefix)} {part}"
         if locator:
-            part = f"{part}, {_escaped(pandoc_locator(locator))}"
+            part = f"{part}, {markdown_text(pandoc_locator(locator))}"
         parts.append(part)
     return "[" + "; ".join(parts) + "]"
 
@@ -303,7 +304,7 @@ def _document_markdown(document: Document, style: str, folder: Path, number: int
     if items:
         (folder / f"{number}.json").write_text(json.dumps(list(items.values())), encoding="utf-8")
         files += f' csljson="{folder / f"{number}.json"}"'
-    cites = "".join(f"::: {{.cite}}\n{_citation_markdown(group)}\n:::\n\n" for group in document.citations)
+    cites = "".join(f"::: {{.cite}}\n{citation_markdown(group)}\n:::\n\n" for group in document.citations)
     nocite = "[" + "; ".join("@{" + key.replace("}", "") + "}" for key in [*bibtex, *items]) + "]"
     return f"::: {{.document{files}}}\n{cites}::: {{.nocite}}\n{nocite}\n:::\n:::\n\n"
 
