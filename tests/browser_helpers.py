@@ -63,6 +63,8 @@ PAGE_TYPES: list[PageType] = [
     PageType("case", "/cases/second-case"),
     PageType("case with text citations", "/cases/sample-case?style=chicago-author-date"),
     PageType("source", "/sources/doe2020policing"),
+    PageType("case in a style outside the short list", "/cases/second-case?style=ieee"),
+    PageType("citation styles", "/styles?q=chicago&next=/cases/second-case"),
     PageType("themes", "/themes"),
     PageType("theme", "/themes/police-harm-reduction"),
     PageType("concept", "/concepts/harm-indicators"),
