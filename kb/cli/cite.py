@@ -44,7 +44,10 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
-def emit(text: str, output: Path | None) -> None:
+FILE_FORMATS = ("docx", "odt")   # briefings, written to --output
+
+
+def emit(text: str | bytes, output: Path | None) -> None:
     """To stdout, or to `output` written atomically (never half-written); errors name the file."""
     if output is None:
         click.echo(text, nl=False)
@@ -55,10 +58,11 @@ def emit(text: str, output: Path | None) -> None:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     """Write to a temporary file beside `path`, then rename: a failure leaves no half-written file."""
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent or ".", prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False)
+    binary = isinstance(text, bytes)
+    handle = tempfile.NamedTemporaryFile("wb" if binary else "w", encoding=None if binary else "utf-8",
+                                         dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp", delete=False)
     try:
         with handle:
             handle.write(text)
@@ -92,8 +96,9 @@ def _library(obj: Context) -> Library:
 @click.option("--theme", metavar="THEME", help="Cite the published cases of a theme.")
 @click.option("--query", metavar="TEXT", help="Cite the cases a search finds (needs `kb build`).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Search hits taken by --query.")
-@click.option("--format", "output_format", type=click.Choice(CITE_FORMATS), default="text", show_default=True,
-              help="text or markdown: a formatted reference list; bibtex, ris, csl-json: an export.")
+@click.option("--format", "output_format", type=click.Choice([*CITE_FORMATS, *FILE_FORMATS]), default="text",
+              show_default=True, help="text or markdown: a formatted reference list; bibtex, ris, csl-json: an export; "
+              "docx, odt: a briefing (the case studies, the claims with their citations, the references) to --output.")
 @click.option("--style", type=StyleName(), default="apa", show_default=True,
               help=f"Citation style for text and markdown: {', '.join(STYLES)} or any CSL style id.")
 @click.option("--list-styles", metavar="TEXT", callback=list_styles, expose_value=False, is_eager=True,
@@ -114,6 +119,8 @@ def cite(obj: Context, ids, evidence, theme, query, limit, output_format, style,
       kb cite --theme targeted-deterrence --format bibtex --output deterrence.bib
       kb cite boston-operation-ceasefire --case-itself --format ris
     """
+    if output_format in FILE_FORMATS and output is None:
+        raise BadInput(f"--format {output_format} writes a file: give --output FILE.{output_format}")
     library = _library(obj)
     request = CiteRequest(tuple(ids), tuple(evidence), theme, (), output_format, style, case_itself, claims)
     try:
@@ -122,6 +129,10 @@ def cite(obj: Context, ids, evidence, theme, query, limit, output_format, style,
             if not request.hit_ids and not (ids or evidence or theme):
                 click.echo(f"no case matches {query!r}", err=True)
                 return
+        if output_format in FILE_FORMATS:
+            from ..citations.briefing import briefing_output
+            emit(briefing_output(library, request, output_format, obj.settings.base_url), output)
+            return
         text = cite_output(library, request, obj.settings.base_url)
     except UnknownIdError as exc:
         raise BadInput(str(exc)) from None
