@@ -12,7 +12,6 @@ database connection, opened when first needed and closed at the end; `kb.db` is 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -35,7 +34,6 @@ from .vocabulary import Vocabulary, load_vocabulary
 
 SORTS = facets.SORTS
 EVIDENCE_PARAMS, EVIDENCE_SORTS, MAP_PARAMS = evidence_list.PARAMS, evidence_list.SORTS, evidence_list.MAP_PARAMS
-OTHER_PAGES = 64      # case pages in styles outside the short list (or with drafts) kept per process
 CSV_RANKED = 1000     # rows of a search's CSV in ranked order (the rest follow by title)
 
 
@@ -78,26 +76,6 @@ def session() -> Iterator[None]:
         opened.close()
 
 
-class _Recent:
-    """The last `size` values put (a least-recently-used cache), safe across threads."""
-
-    def __init__(self, size: int):
-        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
 class KnowledgeBase:
     def __init__(self, settings: Settings | Path | str, data: Path | str | None = None):
         self.settings = settings if isinstance(settings, Settings) else Settings.for_root(settings, data)
@@ -110,7 +88,6 @@ class KnowledgeBase:
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
         self._evidence: dict[tuple[str, bool], evidence_list.Items] = {}
-        self._other_pages = _Recent(OTHER_PAGES)
 
     def close(self) -> None:
         if self._index is not None:
@@ -199,14 +176,12 @@ class KnowledgeBase:
         case = self.case(case_id, drafts)
         if case is None:
             return None
-        shared = not drafts and style in STYLES     # other styles: any of ~2,900, kept in memory only
-        parts = pages.stored_page(self.db, case, style) if shared else self._other_pages.get((case_id, case.sha256, style, drafts))
+        shared = not drafts and style in STYLES   # other styles (any of ~2,900) are never stored: the
+        parts = pages.stored_page(self.db, case, style) if shared else None   # web's memo keeps recent ones
         if parts is None:
             parts = pages.render_case(self.db, case, style)
             if shared:
                 pages.store(self.db, case, style, parts)
-            else:
-                self._other_pages.put((case_id, case.sha256, style, drafts), parts)
         return case, {**pages.with_base_url(parts, base_url), "related": self._related_parts(case_id, drafts)}
 
     def _related_parts(self, case_id: str, drafts: bool) -> list[dict]:

@@ -137,7 +137,8 @@ def export(fmt: str):
     if fmt in BRIEFING_FORMATS:
         style = chosen_style()
         try:
-            data = make_briefing(basket, get_kb().sources(), style, fmt, current_app.config["BASE_URL"])
+            sources = {source.key: source for source in _sources(basket)}   # what it cites, not the bibliography
+            data = make_briefing(basket, sources, style, fmt, current_app.config["BASE_URL"])
         except KbError as exc:
             abort(503, f"the briefing could not be made: {exc}")
         return Response(data, content_type=BRIEFING_MIMETYPES[fmt],
