@@ -31,6 +31,12 @@ CASE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("period", "period", True, help='"YYYY", "YYYY-YYYY" or "YYYY-" (ongoing); quote it.'),
     FieldSpec("market_levels", "terms", False, "market_levels", "Levels of the drug market concerned."),
     FieldSpec("indicators", "indicators", False, help="Mapping with lists `traditional` and `harm`."),
+    FieldSpec("population", "terms", False, "population", "Who the intervention is aimed at or works through (vocabulary)."),
+    FieldSpec("setting", "terms", False, "settings", "Where it takes place (vocabulary)."),
+    FieldSpec("drugs", "terms", False, "drugs", "The drugs concerned (vocabulary)."),
+    FieldSpec("legal_regime", "choice", False, "legal_regimes", "The legal regime of those drugs in the case's place and period."),
+    FieldSpec("lead_agencies", "strings", False, help="The agencies that led it, as the sources name them."),
+    FieldSpec("cost", "cost", False, help="Mapping: amount, currency (ISO 4217), year, covers, cite."),
     FieldSpec("tags", "strings", False, help="Free tags."),
     FieldSpec("status", "choice", False, "statuses", "draft or published (default published)."),
     FieldSpec("updated", "date", False, help="ISO date of the last substantive update (YYYY-MM-DD)."),
@@ -47,7 +53,34 @@ EVIDENCE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("direction", "choice", True, "directions", "improved, worsened, mixed, no-change or unclear."),
     FieldSpec("design", "choice", True, "designs", "Study design behind the claim."),
     FieldSpec("strength", "strength", False, help="Maryland Scientific Methods Scale, integer 1-5."),
+    FieldSpec("effect", "effect", False, help="Mapping: the effect as the source gives it (value, type, unit, ci, p or significant, n, ...)."),
+    FieldSpec("studies", "count", False, help="For a synthesis: the number of studies it pools (a whole number from 1)."),
+    FieldSpec("change", "choice", False, "changes", "How the measured quantity moved: up, down, no-change or mixed (the ledger reads it for outputs)."),
 )
+
+EFFECT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("value", "number", True, help="The effect as a number, as the source gives it; a fall is negative."),
+    FieldSpec("type", "choice", True, "effect_types", "What the number is (vocabulary: effect types)."),
+    FieldSpec("unit", "text", False, help='What was measured, e.g. "homicides per month".'),
+    FieldSpec("ci", "ci", False, help="Confidence interval [low, high], as printed; it must contain the value."),
+    FieldSpec("p", "probability", False, help="The p-value, from 0 to 1, as printed."),
+    FieldSpec("significant", "choice", False, "significance", "yes, no or unclear: significance as the source reports it."),
+    FieldSpec("n", "count", False, help="Sample size, a whole number from 1."),
+    FieldSpec("unit_of_analysis", "text", False, help="What n counts: people, areas, months, gangs, ..."),
+    FieldSpec("comparison", "text", False, help="What the effect is relative to."),
+    FieldSpec("follow_up", "text", False, help="The length of follow-up, as stated."),
+)
+
+COST_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("amount", "number", True, help="The amount, a plain number (8.62 billion is 8620000000)."),
+    FieldSpec("currency", "currency", True, help="ISO 4217 code, e.g. USD, GBP, EUR."),
+    FieldSpec("year", "year", False, help="The year the amount refers to (YYYY)."),
+    FieldSpec("covers", "text", False, help="What the amount pays for."),
+    FieldSpec("cite", "cite", True, help='Where the figure is given, e.g. "[@key, p. 12]".'),
+)
+
+# the body's `### ` subsections validation recognises (EMMIE's mechanism, implementation, cost)
+SUBSECTIONS = {"mechanism": "Mechanism", "implementation": "Implementation", "cost": "Cost"}
 
 INDICATOR_GROUPS = {"traditional": "indicators_traditional", "harm": "indicators_harm"}
 

@@ -36,6 +36,9 @@ class EvidenceItem:
     direction: str = ""
     design: str = ""
     strength: int | None = None
+    effect: dict | None = None     # kb.fields.EFFECT_FIELDS, values converted (numbers as numbers)
+    studies: int | None = None
+    change: str = ""
     citations: list[CiteRef] = field(default_factory=list)
     line: int = 1
     cite_line: int = 1
@@ -54,6 +57,13 @@ class Case:
     period: str = ""
     market_levels: list[str] = field(default_factory=list)
     indicators: dict[str, list[str]] = field(default_factory=lambda: {"traditional": [], "harm": []})
+    population: list[str] = field(default_factory=list)
+    setting: list[str] = field(default_factory=list)
+    drugs: list[str] = field(default_factory=list)
+    legal_regime: str = ""
+    lead_agencies: list[str] = field(default_factory=list)
+    cost: dict | None = None        # kb.fields.COST_FIELDS; its citation is among `citations`
+    subsections: list[str] = field(default_factory=list)   # kb.fields.SUBSECTIONS found in the body
     tags: list[str] = field(default_factory=list)
     status: str = "published"
     updated: str = ""

@@ -15,8 +15,11 @@ from .errors import KbError
 
 KINDS = (
     "themes", "concepts", "market_levels", "indicators_traditional", "indicators_harm",
-    "directions", "designs", "statuses",
+    "directions", "designs", "statuses", "population", "settings", "drugs", "legal_regimes",
+    "effect_types", "significance", "changes", "emmie", "verdicts",
 )
+# what a knowledge base may add terms to; the others are read by code (kb/evidence_model.py)
+EXTENSIBLE = tuple(kind for kind in KINDS if kind not in ("significance", "emmie", "verdicts"))
 EXTENSION_FILE = "vocabulary.yaml"
 
 
@@ -65,13 +68,16 @@ class Vocabulary:
         return self._fingerprint
 
 
-def _terms_from(data: dict, source: str) -> dict[str, dict[str, Term]]:
+def _terms_from(data: dict, source: str, extension: bool = False) -> dict[str, dict[str, Term]]:
     if not isinstance(data, dict):
         raise KbError(f"{source}: the vocabulary must be a mapping of kinds ({', '.join(KINDS)})")
     kinds: dict[str, dict[str, Term]] = {}
     for kind, terms in data.items():
         if kind not in KINDS:
             raise KbError(f"{source}: unknown vocabulary kind {kind!r}; use one of: {', '.join(KINDS)}")
+        if extension and kind not in EXTENSIBLE:
+            raise KbError(f"{source}: the {kind} cannot be extended: the knowledge base computes them; "
+                          f"extend one of: {', '.join(EXTENSIBLE)}")
         if not isinstance(terms, dict):
             raise KbError(f"{source}: {kind} must map each term to its label and help")
         kinds[kind] = {}
@@ -98,7 +104,7 @@ def load_vocabulary(root: Path) -> Vocabulary:
         data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise KbError(f"{path}: cannot read the vocabulary extension: {exc}") from exc
-    extra = _terms_from(data, str(path))
+    extra = _terms_from(data, str(path), extension=True)
     merged = {kind: dict(terms) for kind, terms in base.kinds.items()}
     for kind, terms in extra.items():
         merged[kind].update(terms)

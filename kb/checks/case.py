@@ -16,10 +16,12 @@ from ..citations import keys as citekeys
 from ..content import markup
 from ..content.frontmatter import Document
 from ..errors import ERROR, WARNING, Problem, shown
-from ..fields import CASE_FIELDS, EVIDENCE_FIELDS, INDICATOR_GROUPS, RESERVED_IDS, SLUG, FieldSpec, parse_period
+from ..fields import (CASE_FIELDS, COST_FIELDS, EFFECT_FIELDS, EVIDENCE_FIELDS, INDICATOR_GROUPS, RESERVED_IDS, SLUG,
+                      FieldSpec, parse_period)
 from ..model import Case, EvidenceItem
 from ..urls import SCHEMES, scheme_of
 from ..vocabulary import Vocabulary
+from . import subsections, values
 
 COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
 MAX_CITATIONS = 2000  # citation groups in one body; the most in a shipped case is about 60
@@ -110,7 +112,9 @@ def _choice(value: Any, ctx: Ctx, spec: FieldSpec):
     if problems:
         return text, problems
     terms = ctx.vocab.indicators() if spec.vocabulary == "indicators" else ctx.vocab.terms(spec.vocabulary)
-    what = {"indicators": "outcome", "directions": "direction", "designs": "design", "statuses": "status"}[spec.vocabulary]
+    what = {"indicators": "outcome", "directions": "direction", "designs": "design", "statuses": "status",
+            "legal_regimes": "legal regime", "changes": "change", "effect_types": "effect type",
+            "significance": "significance"}[spec.vocabulary]
     if text not in terms:
         return text, [_vocab_problem(ctx, terms, text, what)]
     return text, []
@@ -193,9 +197,40 @@ def _cite(value: Any, ctx: Ctx):
         return [], [ctx.problem(f"{ctx.label}: {exc}", code="bad-citation")]
 
 
+def _mapping(value: Any, ctx: Ctx, specs, example: str):
+    if not isinstance(value, dict):
+        return None, [ctx.problem(f"{ctx.label} must be a mapping of keys ({', '.join(s.name for s in specs)}), "
+                                  f"e.g. {example}")]
+    return _check_fields(value, specs, ctx)
+
+
+def _effect(value: Any, ctx: Ctx):
+    found, problems = _mapping(value, ctx, EFFECT_FIELDS, "{value: -63, type: percent-change, unit: homicides per month}")
+    if found is None:
+        return None, problems
+    ci, number = found.get("ci"), found.get("value")
+    if ci and number is not None and not ci[0] <= number <= ci[1]:
+        problems.append(ctx.problem(f"{ctx.label}.ci [{ci[0]}, {ci[1]}] does not contain the value {number}; "
+                                    "copy both from the source (a ratio's interval is on the ratio's scale)",
+                                    code="bad-ci", sub=("ci",)))
+    return (None if any(p.severity == ERROR for p in problems) else found), problems
+
+
+def _cost(value: Any, ctx: Ctx):
+    found, problems = _mapping(value, ctx, COST_FIELDS, '{amount: 1500000, currency: GBP, year: 2016, cite: "[@key, p. 4]"}')
+    if found is None:
+        return None, problems
+    if found.get("amount") is not None and found["amount"] < 0:
+        problems.append(ctx.problem(f"{ctx.label}.amount {found['amount']} is negative; a cost is a positive amount",
+                                    code="bad-number", sub=("amount",)))
+    return (None if any(p.severity == ERROR for p in problems) else found), problems
+
+
 CHECKERS: dict[str, Callable] = {
     "text": _text, "slug": _slug, "strings": _strings, "slugs": _slugs, "countries": _countries,
     "period": _period, "date": _date, "indicators": _indicators, "strength": _strength, "cite": _cite,
+    "number": values.number, "count": values.count, "probability": values.probability, "ci": values.interval,
+    "year": values.year, "currency": values.currency, "effect": _effect, "cost": _cost,
 }
 
 
@@ -246,13 +281,26 @@ def _evidence(value: Any, ctx: Ctx):
         item = EvidenceItem(id=fields.get("id", ""), claim=fields.get("claim", ""), cite=str(raw.get("cite") or ""),
                             outcome=fields.get("outcome", ""), direction=fields.get("direction", ""),
                             design=fields.get("design", ""), strength=fields.get("strength"),
+                            effect=fields.get("effect"), studies=fields.get("studies"), change=fields.get("change", ""),
                             citations=fields.get("cite", []), line=ctx.doc.line("evidence", index),
                             cite_line=ctx.doc.line("evidence", index, "cite"))
         if item.id and item.id in seen:
             problems.append(item_ctx.problem(f"duplicate evidence id {item.id!r} (also at line {seen[item.id]}); evidence ids must be unique within a case", code="duplicate-evidence-id", sub=("id",)))
         seen.setdefault(item.id, item.line)
+        if item.effect is not None and item.claim:
+            problems += _effect_in_claim(item, item_ctx)
         items.append(item)
     return items, problems
+
+
+def _effect_in_claim(item: EvidenceItem, ctx: Ctx) -> list[Problem]:
+    """The content rule: an effect's value is a figure the reader can see in the claim."""
+    value = abs(item.effect["value"])
+    if any(abs(value - found) < 1e-9 for found in values.numbers_in(item.claim)):
+        return []
+    return [ctx.problem(f"{ctx.label}.effect.value {item.effect['value']} is not a figure of the claim; write the "
+                        "figure in the claim as the source gives it (and check it at the cited locator)",
+                        severity=WARNING, code="effect-not-in-claim", sub=("effect", "value"))]
 
 
 def case_from_document(doc: Document, path: str, vocab: Vocabulary) -> tuple[Case, list[Problem]]:
@@ -267,6 +315,13 @@ def case_from_document(doc: Document, path: str, vocab: Vocabulary) -> tuple[Cas
     problems += _body_problems(doc, path, len(citations))
     case.citations = [ref for citation in citations for ref in citation.refs]
     case.citation_lines = {ref.key: doc.body_line + c.line - 1 for c in reversed(citations) for ref in c.refs}
+    if case.cost is not None:       # the cost's source is cited by the case, like a citation in the body
+        case.citations += case.cost["cite"]
+        for ref in case.cost["cite"]:
+            case.citation_lines.setdefault(ref.key, doc.line("cost", "cite"))
+        case.cost = {**case.cost, "cite": str(doc.data["cost"].get("cite", ""))}
+    case.subsections, found = subsections.find(doc.body)
+    problems += [Problem(path, doc.body_line + line - 1, WARNING, code, message) for line, code, message in found]
     return case, problems
 
 
