@@ -32,6 +32,7 @@ class Items:
 
     def __init__(self, rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[str, ...]]]):
         self.rows = rows
+        self.case_values = case_values          # case id -> URL parameter -> its values
         self.every = (1 << len(rows)) - 1
         self.by_target = {(row.case_id, row.id): n for n, row in enumerate(rows)}   # (case, item) -> index
         # positions first, bitmaps once at the end: OR-ing bit by bit into big ints is quadratic
@@ -79,6 +80,18 @@ class Items:
         found = 0
         for case_id in case_ids:
             found |= self.case_bits.get(case_id, 0)
+        return found
+
+    def case_ids(self, bits: int) -> set[str]:
+        """The cases of the items in `bits`."""
+        return {self.rows[n].case_id for n in indices(bits)}
+
+    def matching(self, filters: dict[str, list[str]]) -> int:
+        """The items passing every filter (values of one OR-ed, filters AND-ed)."""
+        found = self.every
+        for param, values in filters.items():
+            if values:
+                found &= self.mask(param, values)
         return found
 
     def of_targets(self, targets) -> int:

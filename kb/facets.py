@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .model import Case
+from .verdicts import emmie
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,23 @@ FACETS: tuple[Facet, ...] = (
     Facet("design", "design", "Design", "study design of an evidence item", "designs",
           lambda case, _: sorted({item.design for item in case.evidence if item.design}),
           related=1.0, reason="study design"),
+    Facet("population", "population", "Population", "who the intervention is aimed at or works through",
+          "population", lambda case, _: case.population, terms=True, related=1.0, reason="population"),
+    Facet("setting", "setting", "Setting", "where it takes place", "settings", lambda case, _: case.setting,
+          terms=True, related=0.5, reason="setting"),
+    Facet("drugs", "drug", "Drug", "the drugs concerned", "drugs", lambda case, _: case.drugs, terms=True,
+          related=1.0, reason="drug"),
+    Facet("legal_regime", "legal_regime", "Legal regime", "the legal regime of the drugs concerned", "legal_regimes",
+          lambda case, _: [case.legal_regime] if case.legal_regime else [], terms=True, related=1.0,
+          reason="legal regime"),
+    Facet("emmie", "emmie", "EMMIE coverage", "what the case documents of Effect, Mechanism, Moderators, "
+          "Implementation and Economic cost", "emmie", lambda case, _: emmie(case)),
     Facet("decade", "decade", "Decade", "decade of the case's period", None,
           decades, pattern=r"\d{3}0s", example="1990s",
           aliases=("decades",)),
     Facet("review", "review", "Review", "review status (from the reviews, not the index)", indexed=False),
+    Facet("verdict", "verdict", "Verdict", "a verdict the case has on a harm outcome (docs/verdicts.md; from the "
+          "evidence and the reviews, not the index)", "verdicts", indexed=False),
 )
 BY_PARAM = {facet.param: facet for facet in FACETS}
 BY_NAME = {facet.name: facet for facet in FACETS}

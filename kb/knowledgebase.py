@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from . import evidence as evidence_list
-from . import facets, regions, search, storage, tables
+from . import facets, regions, search, storage, tables, verdicts
+from . import ledger as ledgers
 from .errors import Unavailable
 from .citations.styles import STYLES
 from .model import Case, Source
@@ -88,6 +89,7 @@ class KnowledgeBase:
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
         self._evidence: dict[tuple[str, bool], evidence_list.Items] = {}
+        self._verdicts: dict[tuple, dict[str, dict[str, verdicts.Verdict]]] = {}
 
     def close(self) -> None:
         if self._index is not None:
@@ -266,6 +268,48 @@ class KnowledgeBase:
         for n, cite in zip(missing, pages.format_cites(self.db, [rows[n].cite for n in missing], style) if missing else []):
             shown[n] = cite
         return shown
+
+    # --- verdicts, EMMIE and the ledger (kb/verdicts.py, kb/ledger.py; rules in docs/verdicts.md) ---
+
+    @property
+    def harm_outcomes(self) -> tuple[str, ...]:
+        return tuple(self.vocabulary.kinds["indicators_harm"])
+
+    def verdicts(self, drafts: bool = False) -> dict[str, dict[str, verdicts.Verdict]]:
+        """case id -> harm outcome -> verdict, with the editors' reconciled grades in place of the
+        authors' (computed once per build generation and state of the reconciliations)."""
+        grades = self.reconciled_grades()
+        key = (self.generation, drafts, frozenset((t, g) for t, g in grades.items() if g))
+        found = self._verdicts.get(key)
+        if found is None:
+            found = verdicts.table(self._evidence_items(drafts).rows, self.harm_outcomes, grades)
+            with self._lock:
+                self._verdicts = {k: v for k, v in list(self._verdicts.items())[-7:] if k[0] == key[0]}
+                self._verdicts[key] = found
+        return found
+
+    def case_ids_with(self, filters: dict[str, list[str]], drafts: bool = False) -> set[str]:
+        """The cases with evidence passing the filters (URL parameter -> values, kb.evidence.PARAMS)."""
+        every = self._evidence_items(drafts)
+        return every.case_ids(every.matching(filters))
+
+    def group_verdicts(self, filters: dict[str, list[str]], drafts: bool = False) -> dict[str, verdicts.Verdict]:
+        """harm outcome -> the verdict of the cases the filters choose (a theme, a region...)."""
+        every = self._evidence_items(drafts)
+        return verdicts.groups(self.verdicts(drafts), every.rows, self.case_ids_with(filters, drafts), self.harm_outcomes)
+
+    def ledger(self, filters: dict[str, list[str]] | None = None, *, opposite: bool = False, by: str = "theme",
+               drafts: bool = False) -> ledgers.Ledger:
+        """The output-versus-harm ledger of the cases the filters choose, counted per value of `by`."""
+        every = self._evidence_items(drafts)
+        vocab = self.vocabulary
+        outputs, harms = set(vocab.kinds["indicators_traditional"]), set(self.harm_outcomes)
+        titles = {row.case_id: row.case_title for row in every.rows}
+        by_case = {case_id: ledgers.case_ledger(case_id, titles[case_id], rows, outputs, harms)
+                   for case_id, rows in verdicts.by_case(every.rows).items()}
+        groups_of = {case_id: values.get(by, ()) for case_id, values in every.case_values.items()}
+        only = self.case_ids_with(filters, drafts) if filters else None
+        return ledgers.ledger(by_case, groups_of, only, opposite)
 
     # --- spreadsheets -------------------------------------------------------------------------------
 

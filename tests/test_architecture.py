@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Lowest first. A module may import modules of its own layer or below, never above.
 LAYERS = [
     ("base", ["kb", "kb.errors", "kb.settings", "kb.fields", "kb.urls"]),
-    ("terms", ["kb.model", "kb.regions", "kb.vocabulary", "kb.facets", "kb.hooks"]),
+    ("terms", ["kb.model", "kb.regions", "kb.vocabulary", "kb.facets", "kb.hooks", "kb.verdicts", "kb.ledger"]),
     ("formats", ["kb.citations", "kb.citations.bibliography", "kb.citations.keys", "kb.citations.styles",
                  "kb.citations.exports", "kb.citations.embedded", "kb.content", "kb.content.frontmatter",
                  "kb.content.markup", "kb.content.body"]),

@@ -123,7 +123,7 @@ def test_cli_json_shape(kb, runner):
     assert set(data["results"][0]) == {"id", "title", "score", "snippet", "themes", "country", "period"}
     assert data["results"][0]["id"] == "boston" and data["results"][0]["country"] == ["US"]
     assert set(data["facets"]) == {"themes", "concepts", "country", "regions", "market_levels", "outcome", "direction",
-                                   "design", "decade"}
+                                   "design", "population", "setting", "drugs", "legal_regime", "emmie", "decade"}
 
 
 def test_cli_text_and_unknown_theme(kb, runner):

@@ -13,6 +13,7 @@ class Hit:
     themes: list[str]
     country: list[str]
     period: str
+    emmie: list[str] = field(default_factory=list)    # EMMIE coverage (kb/verdicts.py), for the badge
 
 
 @dataclass

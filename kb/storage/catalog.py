@@ -132,6 +132,9 @@ class EvidenceRow:
     design: str
     strength: int | None
     keys: tuple[str, ...]      # the sources it cites, in order
+    effect: dict | None = None   # kb.fields.EFFECT_FIELDS
+    studies: int | None = None
+    change: str = ""
 
 
 def evidence_rows(bind: Engine | Connection, drafts: bool = False,
@@ -147,6 +150,7 @@ def evidence_rows(bind: Engine | Connection, drafts: bool = False,
     year = this_year or dt.date.today().year
     values: dict[str, dict[str, tuple[str, ...]]] = {}
     countries: dict[str, tuple[str, ...]] = {}
+    measures: dict[tuple[str, str], tuple] = {}     # (case, item) -> effect, studies, change
     rows = []
     with storage.reading(bind) as conn:
         # each case's data once (evidence_items has several rows per case)
@@ -155,6 +159,9 @@ def evidence_rows(bind: Engine | Connection, drafts: bool = False,
             case = Case.from_dict(data)
             values[case_id] = {f.param: tuple(f.values(case, year)) for f in FACETS if f.indexed and f.values}
             countries[case_id] = tuple(case.country)
+            for item in case.evidence:
+                if item.effect or item.studies or item.change:
+                    measures[(case_id, item.id)] = (item.effect, item.studies, item.change)
         keys: dict[tuple[str, str], list[str]] = {}
         for case_id, evidence_id, key in conn.execute(cited):
             found = keys.setdefault((case_id, evidence_id), [])
@@ -163,7 +170,8 @@ def evidence_rows(bind: Engine | Connection, drafts: bool = False,
         for r in conn.execute(query):
             rows.append(EvidenceRow(r.case_id, r.title, r.period, countries.get(r.case_id, ()), r.id, r.position,
                                     r.claim, r.cite, r.outcome, r.direction, r.design, r.strength,
-                                    tuple(keys.get((r.case_id, r.id), ()))))
+                                    tuple(keys.get((r.case_id, r.id), ())),
+                                    *measures.get((r.case_id, r.id), (None, None, ""))))
     return rows, values
 
 

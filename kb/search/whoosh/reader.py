@@ -167,7 +167,8 @@ class Index:
                 break
         return Hit(id=stored["id"], title=stored["title"], score=round(float(hit.score or 0.0), 4) if scored else 0.0,
                    snippet=" ".join((snippet or escape(stored.get("summary", "")[:240])).split()), themes=_split(stored.get("themes")),
-                   country=_split(stored.get("country")), period=stored.get("period", ""))
+                   country=_split(stored.get("country")), period=stored.get("period", ""),
+                   emmie=list((self._facets_by_doc[hit.docnum] or {}).get("emmie", ())))
 
     def _count_facets(self, docnums: Iterable[int], names: tuple[str, ...] = FACETS) -> dict[str, dict[str, int]]:
         counts: dict[str, dict[str, int]] = {name: {} for name in names}
@@ -221,7 +222,7 @@ class Index:
         stored = self._searcher.stored_fields(docnum)
         return Hit(id=stored["id"], title=stored["title"], score=round(score, 4), snippet="",
                    themes=_split(stored.get("themes")), country=_split(stored.get("country")),
-                   period=stored.get("period", ""))
+                   period=stored.get("period", ""), emmie=list((self._facets_by_doc[docnum] or {}).get("emmie", ())))
 
     def facet_values(self, case_id: str) -> dict[str, list[str]]:
         """The case's values of every indexed facet, as the build gave them ({} for no such case)."""

@@ -14,7 +14,7 @@ from whoosh.support.charset import accent_map
 from ...facets import FACETS
 from ..variants import american
 
-SCHEMA_VERSION = "8"  # bump on any schema or analyzer change: the next build then re-indexes everything
+SCHEMA_VERSION = "9"  # bump on any schema or analyzer change: the next build then re-indexes everything
 # A plain word is looked for in `text` only (title and summary are repeated in it as boosts): a
 # query on one field lets Whoosh skip blocks of documents that cannot reach the top results, which
 # a union over several fields cannot; `title:` and `summary:` stay available as fields.

@@ -1,0 +1,112 @@
+"""The output-versus-harm ledger: what a case's traditional enforcement outputs did (arrests,
+seizures, eradication, convictions: did the count go up or down, the items' `change`) beside what
+its harms did (violence, health, corruption...: did they get better or worse, the items'
+`direction`). The series' thesis is that the two can disagree; the ledger shows where they do.
+
+Descriptive, not a verdict: every item counts, whatever its strength (docs/verdicts.md).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable
+
+# what outputs and harms did, and how each reads in a sentence
+OUTPUT_MOVES = ("up", "down", "mixed", "no-change")
+HARM_MOVES = ("improved", "worsened", "mixed", "no-change")
+# the two cells where counting outputs misleads: more enforcement output while harms worsened, or
+# less output while harms improved
+OPPOSITE = {("up", "worsened"), ("down", "improved")}
+
+
+@dataclass
+class Entry:
+    """One item of a case's ledger."""
+
+    id: str
+    outcome: str
+    move: str          # an output's change, or a harm's direction ("" when not given)
+    claim: str
+
+
+@dataclass
+class CaseLedger:
+    case_id: str
+    title: str
+    outputs: list[Entry] = field(default_factory=list)
+    harms: list[Entry] = field(default_factory=list)
+    output_move: str = ""      # OUTPUT_MOVES, or "" (no output item says how it moved)
+    harm_move: str = ""        # HARM_MOVES, or "" (no harm item with a direction)
+
+    @property
+    def opposite(self) -> bool:
+        return (self.output_move, self.harm_move) in OPPOSITE
+
+    @property
+    def both(self) -> bool:
+        return bool(self.output_move and self.harm_move)
+
+    def to_dict(self) -> dict:
+        return {"case": self.case_id, "title": self.title, "outputs": [vars(e) for e in self.outputs],
+                "harms": [vars(e) for e in self.harms], "output_move": self.output_move,
+                "harm_move": self.harm_move, "opposite": self.opposite}
+
+
+def summed(moves: Iterable[str], up: str, down: str) -> str:
+    """One move for several: `up` or `down` when all agree, mixed when they differ (or one is
+    mixed), no-change when none moved, "" when none is known."""
+    seen = {move for move in moves if move}
+    if not seen:
+        return ""
+    if "mixed" in seen or {up, down} <= seen:
+        return "mixed"
+    for move in (up, down):
+        if move in seen:
+            return move
+    return "no-change"
+
+
+def case_ledger(case_id: str, title: str, rows, outputs: set[str], harms: set[str]) -> CaseLedger:
+    """A case's ledger from its evidence rows (kb.storage.catalog.EvidenceRow)."""
+    found = CaseLedger(case_id, title)
+    for row in rows:
+        if row.outcome in outputs:
+            found.outputs.append(Entry(row.id, row.outcome, row.change, row.claim))
+        elif row.outcome in harms:
+            found.harms.append(Entry(row.id, row.outcome, row.direction if row.direction != "unclear" else "", row.claim))
+    found.output_move = summed((e.move for e in found.outputs), "up", "down")
+    found.harm_move = summed((e.move for e in found.harms), "improved", "worsened")
+    return found
+
+
+@dataclass
+class Ledger:
+    cases: list[CaseLedger]                       # the cases asked for, in title order
+    cells: dict[tuple[str, str], int]             # (output move, harm move) -> cases
+    groups: dict[str, dict[str, int]]             # group value -> {"cases", "both", "opposite"}
+
+    @property
+    def opposite(self) -> int:
+        return sum(count for cell, count in self.cells.items() if cell in OPPOSITE)
+
+    @property
+    def both(self) -> int:
+        return sum(self.cells.values())
+
+
+def ledger(by_case: dict[str, CaseLedger], groups_of: dict[str, tuple[str, ...]], only: set[str] | None = None,
+           opposite: bool = False) -> Ledger:
+    """The ledger of the cases in `only` (all when None): the cross-table of moves over the cases
+    measuring both, counts per group value (`groups_of`: case id -> its themes, regions...), and the
+    cases themselves (only those where outputs and harms disagree, with `opposite`)."""
+    chosen = [entry for case_id, entry in by_case.items() if only is None or case_id in only]
+    cells = Counter((e.output_move, e.harm_move) for e in chosen if e.both)
+    groups: dict[str, dict[str, int]] = {}
+    for entry in chosen:
+        for value in groups_of.get(entry.case_id, ()):
+            counts = groups.setdefault(value, {"cases": 0, "both": 0, "opposite": 0})
+            counts["cases"] += 1
+            counts["both"] += entry.both
+            counts["opposite"] += entry.opposite
+    shown = [e for e in chosen if e.opposite] if opposite else chosen
+    return Ledger(sorted(shown, key=lambda e: (e.title, e.case_id)), dict(cells), groups)
