@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from . import evidence as evidence_list
-from . import facets, regions, search, storage, tables, verdicts
+from . import facets, regions, search, storage, tables
+from . import verdicts as rules
 from . import ledger as ledgers
 from .errors import Unavailable
 from .citations.styles import STYLES
@@ -35,6 +36,8 @@ from .vocabulary import Vocabulary, load_vocabulary
 
 SORTS = facets.SORTS
 EVIDENCE_PARAMS, EVIDENCE_SORTS, MAP_PARAMS = evidence_list.PARAMS, evidence_list.SORTS, evidence_list.MAP_PARAMS
+EMMIE, VERDICTS, VERDICT_RULES = rules.EMMIE, rules.VERDICTS, rules.RULES
+LEDGER_MOVES = (ledgers.OUTPUT_MOVES, ledgers.HARM_MOVES)
 CSV_RANKED = 1000     # rows of a search's CSV in ranked order (the rest follow by title)
 
 
@@ -89,7 +92,7 @@ class KnowledgeBase:
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
         self._evidence: dict[tuple[str, bool], evidence_list.Items] = {}
-        self._verdicts: dict[tuple, dict[str, dict[str, verdicts.Verdict]]] = {}
+        self._verdicts: dict[tuple, dict[str, dict[str, rules.Verdict]]] = {}
 
     def close(self) -> None:
         if self._index is not None:
@@ -275,41 +278,78 @@ class KnowledgeBase:
     def harm_outcomes(self) -> tuple[str, ...]:
         return tuple(self.vocabulary.kinds["indicators_harm"])
 
-    def verdicts(self, drafts: bool = False) -> dict[str, dict[str, verdicts.Verdict]]:
+    def verdicts(self, drafts: bool = False) -> dict[str, dict[str, rules.Verdict]]:
         """case id -> harm outcome -> verdict, with the editors' reconciled grades in place of the
         authors' (computed once per build generation and state of the reconciliations)."""
         grades = self.reconciled_grades()
         key = (self.generation, drafts, frozenset((t, g) for t, g in grades.items() if g))
         found = self._verdicts.get(key)
         if found is None:
-            found = verdicts.table(self._evidence_items(drafts).rows, self.harm_outcomes, grades)
+            found = rules.table(self._evidence_items(drafts).rows, self.harm_outcomes, grades)
             with self._lock:
                 self._verdicts = {k: v for k, v in list(self._verdicts.items())[-7:] if k[0] == key[0]}
                 self._verdicts[key] = found
         return found
+
+    def verdict_facet(self, case_ids, drafts: bool = False) -> dict[str, int]:
+        """verdict -> how many of the cases have it on some harm outcome (a search's `verdict` facet:
+        it comes from the evidence and the reconciliations, not from the index)."""
+        found = self.verdicts(drafts)
+        counts: dict[str, int] = {}
+        for case_id in case_ids:
+            for verdict in {v.verdict for v in found.get(case_id, {}).values()}:
+                counts[verdict] = counts.get(verdict, 0) + 1
+        return {verdict: counts[verdict] for verdict in rules.VERDICTS if verdict in counts}
+
+    def cases_with_verdict(self, chosen, drafts: bool = False) -> set[str]:
+        """The cases with any of the `chosen` verdicts on some harm outcome."""
+        wanted = set(chosen)
+        return {case_id for case_id, found in self.verdicts(drafts).items()
+                if any(v.verdict in wanted for v in found.values())}
 
     def case_ids_with(self, filters: dict[str, list[str]], drafts: bool = False) -> set[str]:
         """The cases with evidence passing the filters (URL parameter -> values, kb.evidence.PARAMS)."""
         every = self._evidence_items(drafts)
         return every.case_ids(every.matching(filters))
 
-    def group_verdicts(self, filters: dict[str, list[str]], drafts: bool = False) -> dict[str, verdicts.Verdict]:
+    def group_verdicts(self, filters: dict[str, list[str]], drafts: bool = False) -> dict[str, rules.Verdict]:
         """harm outcome -> the verdict of the cases the filters choose (a theme, a region...)."""
         every = self._evidence_items(drafts)
-        return verdicts.groups(self.verdicts(drafts), every.rows, self.case_ids_with(filters, drafts), self.harm_outcomes)
+        return rules.groups(self.verdicts(drafts), every.rows, self.case_ids_with(filters, drafts), self.harm_outcomes)
+
+    emmie = staticmethod(rules.emmie)      # the EMMIE dimensions a case documents
+
+    def findings(self, filters: dict[str, list[str]], drafts: bool = False) -> list[rules.Finding]:
+        """A summary of findings of the cases the filters choose: per harm outcome, the verdict, an
+        indicative certainty and the strongest item."""
+        every = self._evidence_items(drafts)
+        chosen = self.case_ids_with(filters, drafts)
+        group = rules.groups(self.verdicts(drafts), every.rows, chosen, self.harm_outcomes)
+        return rules.findings(group, every.rows, chosen, self.reconciled_grades())
+
+    @staticmethod
+    def findings_table(found: list[rules.Finding], title: str, fmt: str, label) -> str:
+        """A summary of findings as CSV (`csv`, columns in docs/csv.md) or a Markdown table (`md`)."""
+        return tables.findings_csv(found, label) if fmt == "csv" else tables.findings_markdown(found, title, label)
+
+    def _case_ledgers(self, drafts: bool, case_ids: set[str] | None = None) -> dict[str, ledgers.CaseLedger]:
+        every = self._evidence_items(drafts)
+        success = {name: term.success for name, term in self.vocabulary.kinds["indicators_traditional"].items()}
+        rows = every.rows if case_ids is None else [every.rows[n] for n in evidence_list.indices(every.of_cases(case_ids))]
+        return {case_id: ledgers.case_ledger(case_id, found[0].case_title, found, success, set(self.harm_outcomes))
+                for case_id, found in rules.by_case(rows).items()}
+
+    def case_ledger(self, case_id: str, drafts: bool = False) -> ledgers.CaseLedger | None:
+        """A case's outputs beside its harms (None when it has no evidence item)."""
+        return self._case_ledgers(drafts, {case_id}).get(case_id)
 
     def ledger(self, filters: dict[str, list[str]] | None = None, *, opposite: bool = False, by: str = "theme",
                drafts: bool = False) -> ledgers.Ledger:
         """The output-versus-harm ledger of the cases the filters choose, counted per value of `by`."""
         every = self._evidence_items(drafts)
-        vocab = self.vocabulary
-        outputs, harms = set(vocab.kinds["indicators_traditional"]), set(self.harm_outcomes)
-        titles = {row.case_id: row.case_title for row in every.rows}
-        by_case = {case_id: ledgers.case_ledger(case_id, titles[case_id], rows, outputs, harms)
-                   for case_id, rows in verdicts.by_case(every.rows).items()}
         groups_of = {case_id: values.get(by, ()) for case_id, values in every.case_values.items()}
         only = self.case_ids_with(filters, drafts) if filters else None
-        return ledgers.ledger(by_case, groups_of, only, opposite)
+        return ledgers.ledger(self._case_ledgers(drafts, only), groups_of, only, opposite)
 
     # --- spreadsheets -------------------------------------------------------------------------------
 

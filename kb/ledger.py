@@ -1,7 +1,8 @@
 """The output-versus-harm ledger: what a case's traditional enforcement outputs did (arrests,
-seizures, eradication, convictions: did the count go up or down, the items' `change`) beside what
-its harms did (violence, health, corruption...: did they get better or worse, the items'
-`direction`). The series' thesis is that the two can disagree; the ledger shows where they do.
+seizures, eradication, cultivation, convictions: did the count go up or down, the items' `change`,
+and so did the traditional scorecard call it a success or a failure, by the indicator's `success`
+in the vocabulary) beside what its harms did (violence, health, corruption...: better or worse,
+the items' `direction`). The series' thesis is that the two can disagree; the ledger shows where.
 
 Descriptive, not a verdict: every item counts, whatever its strength (docs/verdicts.md).
 """
@@ -11,12 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-# what outputs and harms did, and how each reads in a sentence
-OUTPUT_MOVES = ("up", "down", "mixed", "no-change")
+# what the scorecard of outputs said and what harms did
+OUTPUT_MOVES = ("success", "failure", "mixed", "no-change")
 HARM_MOVES = ("improved", "worsened", "mixed", "no-change")
-# the two cells where counting outputs misleads: more enforcement output while harms worsened, or
-# less output while harms improved
-OPPOSITE = {("up", "worsened"), ("down", "improved")}
+# the two cells where counting outputs misleads: a success by the count while harms worsened, or a
+# failure by the count while harms improved
+OPPOSITE = {("success", "worsened"), ("failure", "improved")}
 
 
 @dataclass
@@ -25,8 +26,9 @@ class Entry:
 
     id: str
     outcome: str
-    move: str          # an output's change, or a harm's direction ("" when not given)
+    move: str          # an output's change (up, down...), or a harm's direction ("" when not given)
     claim: str
+    score: str = ""    # an output's reading by the scorecard: success, failure, mixed, no-change or ""
 
 
 @dataclass
@@ -35,7 +37,7 @@ class CaseLedger:
     title: str
     outputs: list[Entry] = field(default_factory=list)
     harms: list[Entry] = field(default_factory=list)
-    output_move: str = ""      # OUTPUT_MOVES, or "" (no output item says how it moved)
+    output_move: str = ""      # OUTPUT_MOVES: the scorecard of its outputs, or "" (none says how it moved)
     harm_move: str = ""        # HARM_MOVES, or "" (no harm item with a direction)
 
     @property
@@ -55,7 +57,7 @@ class CaseLedger:
 def summed(moves: Iterable[str], up: str, down: str) -> str:
     """One move for several: `up` or `down` when all agree, mixed when they differ (or one is
     mixed), no-change when none moved, "" when none is known."""
-    seen = {move for move in moves if move}
+    seen = {move for move in moves if move and move != "unclear"}
     if not seen:
         return ""
     if "mixed" in seen or {up, down} <= seen:
@@ -66,15 +68,23 @@ def summed(moves: Iterable[str], up: str, down: str) -> str:
     return "no-change"
 
 
-def case_ledger(case_id: str, title: str, rows, outputs: set[str], harms: set[str]) -> CaseLedger:
-    """A case's ledger from its evidence rows (kb.storage.catalog.EvidenceRow)."""
+def score(change: str, success: str) -> str:
+    """How the scorecard reads an output's change, given the way its count moves on success."""
+    if change in ("up", "down"):
+        return "success" if change == success else "failure"
+    return change
+
+
+def case_ledger(case_id: str, title: str, rows, success: dict[str, str], harms: set[str]) -> CaseLedger:
+    """A case's ledger from its evidence rows (kb.storage.catalog.EvidenceRow); `success`: each
+    traditional indicator -> the way its count moves on success (up or down)."""
     found = CaseLedger(case_id, title)
     for row in rows:
-        if row.outcome in outputs:
-            found.outputs.append(Entry(row.id, row.outcome, row.change, row.claim))
+        if row.outcome in success:
+            found.outputs.append(Entry(row.id, row.outcome, row.change, row.claim, score(row.change, success[row.outcome])))
         elif row.outcome in harms:
-            found.harms.append(Entry(row.id, row.outcome, row.direction if row.direction != "unclear" else "", row.claim))
-    found.output_move = summed((e.move for e in found.outputs), "up", "down")
+            found.harms.append(Entry(row.id, row.outcome, row.direction, row.claim))
+    found.output_move = summed((e.score for e in found.outputs), "success", "failure")
     found.harm_move = summed((e.move for e in found.harms), "improved", "worsened")
     return found
 

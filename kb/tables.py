@@ -14,12 +14,17 @@ import io
 import re
 from typing import Iterable, Sequence
 
+from .citations.styles import markdown_text
 from .regions import regions_of
 from .storage.catalog import CaseSummary, EvidenceRow
+from .verdicts import Finding
 
 SEARCH_COLUMNS = ("rank", "id", "title", "summary", "themes", "countries", "regions", "period", "updated", "url")
 EVIDENCE_COLUMNS = ("case_id", "case_title", "evidence_id", "claim", "outcome", "direction", "design", "strength",
-                    "reconciled_strength", "citation", "sources", "period", "countries", "url")
+                    "reconciled_strength", "citation", "sources", "period", "countries", "url", "change",
+                    "effect_value", "effect_type", "effect_unit", "effect_ci_low", "effect_ci_high", "effect_n")
+FINDINGS_COLUMNS = ("outcome", "verdict", "certainty", "cases", "items", "sources", "best_strength", "reviewed",
+                    "reason", "strongest_case", "strongest_claim", "strongest_design", "strongest_strength")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _TAG = re.compile(r"<[^>]*>")
 
@@ -56,5 +61,38 @@ def evidence_table(rows: Iterable[EvidenceRow], citations: Iterable[str], reconc
     """Evidence rows with their formatted in-text citations (HTML, written as plain text)."""
     return to_csv(EVIDENCE_COLUMNS, ((r.case_id, r.case_title, r.id, r.claim, r.outcome, r.direction, r.design,
                                       r.strength or "", reconciled.get((r.case_id, r.id)) or "", plain(cite),
-                                      "; ".join(r.keys), r.period, "; ".join(r.country), url_of(r.case_id, r.id))
+                                      "; ".join(r.keys), r.period, "; ".join(r.country), url_of(r.case_id, r.id),
+                                      r.change, *_effect_cells(r.effect))
                                      for r, cite in zip(rows, citations)))
+
+
+def _effect_cells(effect: dict | None) -> tuple:
+    if not effect:
+        return ("",) * 6
+    ci = effect.get("ci") or ("", "")
+    return effect["value"], effect["type"], effect.get("unit", ""), ci[0], ci[1], effect.get("n", "")
+
+
+def findings_rows(found: Iterable[Finding], label) -> list[tuple]:
+    """A summary of findings as rows of FINDINGS_COLUMNS (`label(kind, name)` names the terms)."""
+    return [(label("indicators", f.outcome), label("verdicts", f.verdict.verdict), f.certainty, f.verdict.cases,
+             f.verdict.items, f.verdict.sources, f.verdict.best or "", f.verdict.reviewed, f.verdict.reason,
+             f.strongest.case_title if f.strongest else "", f.strongest.claim if f.strongest else "",
+             label("designs", f.strongest.design) if f.strongest else "", f.strongest_strength or "")
+            for f in found]
+
+
+def findings_csv(found: Iterable[Finding], label) -> str:
+    return to_csv(FINDINGS_COLUMNS, findings_rows(found, label))
+
+
+def findings_markdown(found: Iterable[Finding], title: str, label) -> str:
+    """A pipe table a report can paste (pandoc and GitHub read it), with the rule set named."""
+    head = ("Outcome", "Verdict", "Certainty", "Cases", "Items", "Sources", "Strongest study")
+    lines = [f"## Summary of findings: {markdown_text(title)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in findings_rows(found, label):
+        strongest = f"{row[9]}: {row[10]} ({row[11]}, SMS {row[12]})" if row[9] else ""
+        cells = (*row[:6], strongest)
+        lines.append("| " + " | ".join(markdown_text(c) for c in cells) + " |")
+    lines += ["", "Verdicts and certainty follow the published rules of the knowledge base (docs/verdicts.md)."]
+    return "\n".join(lines) + "\n"

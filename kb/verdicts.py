@@ -25,6 +25,21 @@ CASE_VOTES = {"effective": ("improved", True), "promising": ("improved", False),
               "no-effect": ("no-change", False), "mixed": ("mixed", False)}
 EMMIE = ("effect", "mechanism", "moderators", "implementation", "economic-cost")
 CERTAINTY = ("high", "moderate", "low", "very low")
+# the rules in words, in the order they are applied (the /verdicts page and docs/verdicts.md)
+RULES = (
+    ("insufficient", f"No strong item: none has an SMS strength of {STRONG} or more, a design that can show an effect "
+                     "(not qualitative, case report, journalism or modelling) and a direction other than unclear."),
+    ("mixed", "Strong items found both improvement and worsening; or those of the leading direction are no more "
+              "than the strong items finding no change or mixed results."),
+    ("effective", "Strong items found improvement, more of them than found no change or mixed results, none found "
+                  "worsening, and the improvement is replicated: two improving items citing no source in common, or one "
+                  "synthesis of two or more studies (`studies`)."),
+    ("promising", "As effective, but the improvement rests on one source (or sources shared by every improving item)."),
+    ("harmful", "Strong items found worsening, more of them than found no change or mixed results, and none found "
+                "improvement."),
+    ("no-effect", "Strong items found no change, more of them than found mixed results, and none found improvement or "
+                  "worsening."),
+)
 
 
 class Item(Protocol):
@@ -222,3 +237,28 @@ def groups(verdicts: dict[str, dict[str, Verdict]], rows: Iterable[Item], case_i
         if per_case:
             found[outcome] = group_verdict(per_case, {c: frozenset(k) for c, k in sources[outcome].items()})
     return found
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of a summary of findings: a harm outcome across a group of cases."""
+
+    outcome: str
+    verdict: Verdict
+    certainty: str
+    strongest: Item | None          # the item of highest strength (reconciled where reconciled)
+    strongest_strength: int | None
+
+
+def findings(group: dict[str, Verdict], rows: Iterable[Item], case_ids: set[str], reconciled: dict) -> list[Finding]:
+    """A summary of findings (outcome order of `group`): the verdict, an indicative certainty and
+    the strongest item of each outcome; ties go to the item listed first (case-title order)."""
+    best: dict[str, tuple[int, Item]] = {}
+    for row in rows:
+        if row.case_id in case_ids and row.outcome in group:
+            strength = strength_of(row, reconciled) or 0
+            if row.outcome not in best or strength > best[row.outcome][0]:
+                best[row.outcome] = (strength, row)
+    return [Finding(outcome, verdict, certainty(verdict), best[outcome][1] if outcome in best else None,
+                    (best[outcome][0] or None) if outcome in best else None)
+            for outcome, verdict in group.items()]

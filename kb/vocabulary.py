@@ -29,6 +29,7 @@ class Term:
     label: str
     help: str = ""
     report: str | None = None
+    success: str | None = None     # traditional indicators: `up` or `down`, the scorecard's success
 
 
 @dataclass
@@ -84,8 +85,16 @@ def _terms_from(data: dict, source: str, extension: bool = False) -> dict[str, d
         for name, spec in terms.items():
             spec = spec if isinstance(spec, dict) else {}
             kinds[kind][str(name)] = Term(str(name), str(spec.get("label", name)),
-                                          str(spec.get("help", "")), spec.get("report"))
+                                          str(spec.get("help", "")), spec.get("report"), _success(spec, kind, name, source))
     return kinds
+
+
+def _success(spec: dict, kind: str, name: str, source: str) -> str | None:
+    value = spec.get("success")
+    if kind == "indicators_traditional" and value not in ("up", "down"):
+        raise KbError(f"{source}: traditional indicator {name!r} needs `success: up` or `success: down` (which way its "
+                      "count moves when the traditional scorecard calls it a success)")
+    return value
 
 
 @lru_cache(maxsize=1)

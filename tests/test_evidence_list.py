@@ -229,7 +229,7 @@ def test_csv_columns_are_documented():
     from pathlib import Path
     text = (Path(__file__).resolve().parent.parent / "docs" / "csv.md").read_text(encoding="utf-8")
     documented = {line.split("|")[1].strip().strip("`") for line in text.splitlines() if line.startswith("| `")}
-    assert set(tables.SEARCH_COLUMNS) | set(tables.EVIDENCE_COLUMNS) <= documented
+    assert set(tables.SEARCH_COLUMNS) | set(tables.EVIDENCE_COLUMNS) | set(tables.FINDINGS_COLUMNS) <= documented
 
 
 def test_kb_search_csv(built_root, runner):

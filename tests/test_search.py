@@ -120,10 +120,10 @@ def test_cli_json_shape(kb, runner):
     data = json.loads(result.output)
     assert set(data) == {"query", "total", "results", "facets", "suggestion", "relaxed"}
     assert data["query"] == "ceasefire" and data["total"] == 1 and data["suggestion"] is None and data["relaxed"] is None
-    assert set(data["results"][0]) == {"id", "title", "score", "snippet", "themes", "country", "period"}
+    assert set(data["results"][0]) == {"id", "title", "score", "snippet", "themes", "country", "period", "emmie"}
     assert data["results"][0]["id"] == "boston" and data["results"][0]["country"] == ["US"]
     assert set(data["facets"]) == {"themes", "concepts", "country", "regions", "market_levels", "outcome", "direction",
-                                   "design", "population", "setting", "drugs", "legal_regime", "emmie", "decade"}
+                                   "design", "population", "setting", "drugs", "legal_regime", "emmie", "decade", "verdict"}
 
 
 def test_cli_text_and_unknown_theme(kb, runner):

@@ -30,8 +30,14 @@ def test_api_case(client):
     data = client.get("/api/cases/second-case").get_json()
     assert data["evidence"][0] == {"id": "shootings", "claim": "Shootings fell after call-ins & meetings.",
                                    "cite": "[@roe2015cannabis, ch. 2]", "outcome": "violence", "direction": "improved",
-                                   "design": "quasi-experimental", "strength": 4,
+                                   "design": "quasi-experimental", "strength": 4, "effect": None, "studies": None,
+                                   "change": "",
                                    "citations": [{"key": "roe2015cannabis", "locator": "ch. 2", "prefix": "", "suppress_author": False}]}
+    assert data["emmie"] == ["effect"]
+    assert data["verdicts"]["violence"]["verdict"] == "promising"
+    assert data["verdicts"]["violence"]["badge"] == "1 item, 1 source, best SMS 4, not reviewed"
+    assert data["ledger"]["harms"] == [{"id": "shootings", "outcome": "violence", "move": "improved", "score": "",
+                                        "claim": "Shootings fell after call-ins & meetings."}]
     assert data["links"] == {"html": "/cases/second-case", "bib": "/cases/second-case/cite.bib",
                              "ris": "/cases/second-case/cite.ris", "json": "/cases/second-case/cite.json"}
     assert data["body"].startswith("## Context")

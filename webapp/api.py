@@ -47,6 +47,10 @@ def case(case_id: str):
     for item in data["evidence"]:
         item.pop("line", None)
         item.pop("cite_line", None)
+    data["emmie"] = get_kb().emmie(found)
+    data["verdicts"] = {outcome: v.to_dict() for outcome, v in get_kb().verdicts(can_see_drafts()).get(case_id, {}).items()}
+    ledger = get_kb().case_ledger(case_id, can_see_drafts())
+    data["ledger"] = ledger.to_dict() if ledger else None
     data["links"] = {"html": url_for("cases.case", case_id=case_id),
                      **{fmt: url_for("cases.case_sources_export", case_id=case_id, fmt=fmt) for fmt in ("bib", "ris", "json")}}
     return jsonify(data)

@@ -64,8 +64,9 @@ def case(case_id: str):
     return render_template("cases/case.html", case=case, parts=parts, style=style, public=public,
                            evidence=[(item, cite, claim_with_citation(str(escape(item.claim)), cite))   # HTML, as text
                                      for item, cite in zip(case.evidence, parts["evidence_citations"])],
-                           body=body, cited_in=cited_in,
-                           capture=case_capture(case))
+                           body=body, cited_in=cited_in, capture=case_capture(case),
+                           verdicts=get_kb().verdicts(drafts).get(case_id, {}), emmie=get_kb().emmie(case),
+                           ledger=get_kb().case_ledger(case_id, drafts))
 
 
 def export_response(sources, cases, fmt: str, filename: str) -> Response:
@@ -148,7 +149,10 @@ def _term_page(kind: str, vocab_kind: str | None, name: str, **extra):
     if term is not None and term.report:
         found = get_kb().sources([term.report]).get(term.report)
         report = format_references([found], "apa", "html")[0] if found else None
+    drafts = can_see_drafts()
+    group = {kind: [name]}
     return render_template("cases/list.html", kind=kind, name=name, term=term, items=items, report=report,
+                           verdicts=get_kb().group_verdicts(group, drafts), ledger=get_kb().ledger(group, drafts=drafts),
                            report_key=term.report if term is not None else None,
                            report_coins=coins_of([found]).get(term.report) if report else None,
                            title=label(vocab_kind, name) if vocab_kind else label("country", name), **extra)
@@ -210,7 +214,11 @@ def compare():
     ids = list(dict.fromkeys(i for i in request.args.getlist("id") if i))
     if not 2 <= len(ids) <= 4:
         abort(400, "compare two to four cases: /compare?id=first-case&id=second-case")
-    return render_template("cases/compare.html", cases=[get_case_or_404(i) for i in ids])
+    chosen = [get_case_or_404(i) for i in ids]
+    drafts = can_see_drafts()
+    every = get_kb().verdicts(drafts)
+    return render_template("cases/compare.html", cases=chosen, verdicts=[every.get(c.id, {}) for c in chosen],
+                           emmie=[get_kb().emmie(c) for c in chosen], ledgers=[get_kb().case_ledger(c.id, drafts) for c in chosen])
 
 
 @bp.get("/charts")

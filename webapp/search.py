@@ -71,10 +71,14 @@ def run_search(args, default_limit: int | None = None):
     for value in chosen_states:
         if value not in offered:
             abort(400, f"unknown review status {value[:40]!r}; use one of: {', '.join(offered)}")
+    chosen_verdicts = checked_values(args, ("verdict",)).get("verdict", [])
+    with_verdict = get_kb().cases_with_verdict(chosen_verdicts, drafts) if chosen_verdicts else set()
     options = dict(filters=filters, limit=limit, offset=(page - 1) * limit, drafts=drafts, sort=sort)
-    if chosen_states:       # reviews change between builds: no memo, and the index is told which cases
+    if chosen_states or chosen_verdicts:   # reviews change between builds: no memo, the index is told which cases
         everything = get_kb().search(query, **{**options, "limit": 1, "offset": 0})
-        options["only_ids"] = {i for i in everything.ids if states.get(i, "unreviewed") in chosen_states}
+        options["only_ids"] = {i for i in everything.ids
+                               if (not chosen_states or states.get(i, "unreviewed") in chosen_states)
+                               and (not chosen_verdicts or i in with_verdict)}
         result = get_kb().search(query, **options)
     else:
         key = (query, tuple(sorted((k, tuple(v)) for k, v in filters.items())), limit, page, drafts, sort)
@@ -84,6 +88,10 @@ def run_search(args, default_limit: int | None = None):
         for case_id in result.ids:
             counts[states.get(case_id, "unreviewed")] = counts.get(states.get(case_id, "unreviewed"), 0) + 1
         result = dataclasses.replace(result, facets={**result.facets, "review": dict(sorted(counts.items(), key=lambda kv: -kv[1]))})
+    # a chosen facet counts its other values: over the search without the verdict filter
+    by_verdict = get_kb().verdict_facet(everything.ids if chosen_verdicts else result.ids, drafts)
+    if by_verdict:
+        result = dataclasses.replace(result, facets={**result.facets, "verdict": by_verdict})
     return result, page, limit, sort
 
 
@@ -120,7 +128,8 @@ def search():
                  url_with(**toggled(FACET_PARAM[field], value))) for value, count in counts.items()])
               for field, counts in result.facets.items() if counts]
     return render_template("search/results.html", result=result, page=page, limit=limit, sort=sort,
-                           pages=max(1, -(-result.total // limit)), chips=chips, panels=panels, sorts=list(SORTS))
+                           pages=max(1, -(-result.total // limit)), chips=chips, panels=panels, sorts=list(SORTS),
+                           verdicts=get_kb().verdicts(can_see_drafts()))
 
 
 @bp.get("/search.csv")

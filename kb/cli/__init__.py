@@ -5,6 +5,7 @@ defaults, and opens one database session for the whole command (kb.knowledgebase
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import click
 from .. import __version__, facets
 from ..citations.styles import STYLES
 from ..errors import WARNING, KbError, ValidationFailed, exit_code
-from ..knowledgebase import session
+from ..knowledgebase import VERDICTS, session
 from ..settings import SettingError, Settings
 from ..storage.build import build as run_build
 from .common import OUTPUT_FORMATS, Context, _print_problems, _progress, checked_values, pass_ctx, terminal_text
@@ -111,6 +112,8 @@ def _checked_filters(vocab, chosen: dict[str, tuple[str, ...]]) -> dict[str, lis
 @main.command()
 @click.argument("query", nargs=-1)
 @_facet_options
+@click.option("--verdict", "verdicts", multiple=True, type=click.Choice(VERDICTS),
+              help="Only cases with this verdict on some harm outcome (docs/verdicts.md; repeatable).")
 @click.option("--sort", type=click.Choice(facets.SORTS), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
 @click.option("--drafts", is_flag=True, help="Include draft cases.")
@@ -118,7 +121,7 @@ def _checked_filters(vocab, chosen: dict[str, tuple[str, ...]]) -> dict[str, lis
               help="csv: every matching case, whatever --limit (columns in docs/csv.md).")
 @pass_ctx
 def search(obj: Context, query: tuple[str, ...], sort: str, limit: int, drafts: bool, output_format: str,
-           **chosen) -> None:
+           verdicts: tuple[str, ...], **chosen) -> None:
     """Ranked full-text search with facets.
 
     QUERY uses words, "phrases", AND/OR/NOT, field:value (themes:, country:, tags:, years: ...)
@@ -127,12 +130,17 @@ def search(obj: Context, query: tuple[str, ...], sort: str, limit: int, drafts: 
     try:
         kb = obj.knowledge_base()
         filters = _checked_filters(kb.vocabulary, chosen)
+        only = {"only_ids": kb.cases_with_verdict(verdicts, drafts)} if verdicts else {}
         if output_format == "csv":
             base = obj.settings.base_url.rstrip("/")
             click.echo(kb.search_csv(" ".join(query), lambda case_id: f"{base}/cases/{case_id}", filters=filters,
-                                     drafts=drafts, sort=sort), nl=False)
+                                     drafts=drafts, sort=sort, **only), nl=False)
             return
-        result = kb.search(" ".join(query), filters=filters, limit=limit, drafts=drafts, sort=sort)
+        result = kb.search(" ".join(query), filters=filters, limit=limit, drafts=drafts, sort=sort, **only)
+        counted = kb.search(" ".join(query), filters=filters, limit=1, drafts=drafts) if verdicts else result
+        by_verdict = kb.verdict_facet(counted.ids, drafts)
+        if by_verdict:
+            result = dataclasses.replace(result, facets={**result.facets, "verdict": by_verdict})
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     if output_format == "json":
