@@ -11,6 +11,7 @@ its other values as if it were not chosen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .facets import FACETS
 from .fields import Period
@@ -21,7 +22,7 @@ ITEM_FACETS = {"outcome": "outcome", "direction": "direction", "design": "design
 # the case facets an item inherits from its case (review status is not one: it changes between builds)
 CASE_FACETS = tuple(facet.param for facet in FACETS if facet.indexed and facet.values and facet.param not in ITEM_FACETS)
 PARAMS = tuple(ITEM_FACETS) + CASE_FACETS       # in the order of the list's filter panels
-# the evidence map's filters: its rows are themes, its columns outcomes, its cells show directions
+# the evidence map's filters with its default axes: rows are themes, columns outcomes, cells show directions
 MAP_PARAMS = tuple(param for param in PARAMS if param not in ("theme", "outcome", "direction"))
 SORTS = ("case", "strength", "period")
 STRENGTHS = (1, 2, 3, 4, 5)
@@ -174,46 +175,61 @@ def select(every: Items, *, filters: dict[str, list[str]], case_ids: set[str] | 
 
 @dataclass
 class Cell:
-    """One cell of the evidence map: the items on one outcome in one theme."""
+    """One cell of the evidence map: the items with one value of the rows' facet and one of the
+    columns' (by default one theme and one harm outcome)."""
 
     count: int = 0
     graded: int = 0                  # items with an SMS strength
     strength_total: int = 0
-    directions: dict[str, int] = field(default_factory=dict)
-    reconciled: list[int] = field(default_factory=list)   # reconciled SMS grades of its items
+    segments: dict[str, int] = field(default_factory=dict)    # direction (or design) -> items
+    reconciled: list[int] = field(default_factory=list)       # reconciled SMS grades of its items
+    items: list[int] = field(default_factory=list)            # positions of its items in Items.rows
+    verdict: Any = None              # kb.verdicts.Verdict of its items, when the map is coloured by verdict
 
     @property
     def mean_strength(self) -> float | None:
         return self.strength_total / self.graded if self.graded else None
 
+    @property
+    def directions(self) -> dict[str, int]:
+        """The segments when the map is segmented by direction (the default)."""
+        return self.segments
+
+
+SEGMENTS = ("direction", "design")
+
 
 def grid(every: Items, *, filters: dict[str, list[str]], min_strength: int | None = None,
-         reconciled: dict[tuple[str, str], int | None] | None = None) -> dict[tuple[str, str], Cell]:
-    """(theme, outcome) -> Cell, over the items the evidence list shows for the same filters (so a
-    cell's count is the total of the list it opens)."""
+         reconciled: dict[tuple[str, str], int | None] | None = None, rows: str = "theme", cols: str = "outcome",
+         segment: str = "direction", values: dict[str, list[str]] | None = None) -> dict[tuple[str, str], Cell]:
+    """(row value, column value) -> Cell, over the items the evidence list shows for the same filters
+    (so a cell's count is the total of the list it opens). `rows` and `cols` are facets (PARAMS);
+    `values` may restrict an axis to some of its values (the map's outcome axis: the harm outcomes)."""
     reconciled = reconciled or {}
+    values = values or {}
     matched = _base(every, None, min_strength, reconciled, False)
-    for param, values in filters.items():
-        if values:
-            matched &= every.mask(param, values)
+    for param, chosen in filters.items():
+        if chosen:
+            matched &= every.mask(param, chosen)
     cells: dict[tuple[str, str], Cell] = {}
-    themes, outcomes = every.bits["theme"], every.bits["outcome"]
-    for theme, theme_bits in themes.items():
-        in_theme = theme_bits & matched
-        if not in_theme:
+    row_bits = {v: b for v, b in every.bits[rows].items() if rows not in values or v in values[rows]}
+    col_bits = {v: b for v, b in every.bits[cols].items() if cols not in values or v in values[cols]}
+    for row_value, bits_of_row in row_bits.items():
+        in_row = bits_of_row & matched
+        if not in_row:
             continue
-        for outcome, outcome_bits in outcomes.items():
-            here = in_theme & outcome_bits
+        for col_value, bits_of_col in col_bits.items():
+            here = in_row & bits_of_col
             if not here:
                 continue
-            cell = cells[(theme, outcome)] = Cell(count=here.bit_count())
+            cell = cells[(row_value, col_value)] = Cell(count=here.bit_count(), items=indices(here))
             for level, bits in every.strength_bits.items():
                 graded = (here & bits).bit_count()
                 cell.graded += graded
                 cell.strength_total += level * graded
-            cell.directions = {d: (here & bits).bit_count() for d, bits in every.bits["direction"].items() if here & bits}
-            for target, grade in reconciled.items():
-                n = every.by_target.get(target)
-                if grade and n is not None and here >> n & 1:
+            cell.segments = {v: (here & bits).bit_count() for v, bits in every.bits[segment].items() if here & bits}
+            for n in cell.items:
+                grade = reconciled.get((every.rows[n].case_id, every.rows[n].id))
+                if grade:
                     cell.reconciled.append(grade)
     return cells

@@ -36,6 +36,7 @@ from .vocabulary import Vocabulary, load_vocabulary
 
 SORTS = facets.SORTS
 EVIDENCE_PARAMS, EVIDENCE_SORTS, MAP_PARAMS = evidence_list.PARAMS, evidence_list.SORTS, evidence_list.MAP_PARAMS
+MAP_SEGMENTS = evidence_list.SEGMENTS
 EMMIE, VERDICTS, VERDICT_RULES = rules.EMMIE, rules.VERDICTS, rules.RULES
 LEDGER_MOVES = (ledgers.OUTPUT_MOVES, ledgers.HARM_MOVES)
 CSV_RANKED = 1000     # rows of a search's CSV in ranked order (the rest follow by title)
@@ -253,11 +254,20 @@ class KnowledgeBase:
         return made
 
     def evidence_grid(self, *, filters: dict[str, list[str]] | None = None, min_strength: int | None = None,
-                      drafts: bool = False) -> dict[tuple[str, str], evidence_list.Cell]:
-        """The evidence map: (theme, outcome) -> items, their strengths and directions, for the
-        filters of the evidence list (each cell opens /evidence with its theme and outcome added)."""
-        return evidence_list.grid(self._evidence_items(drafts), filters=filters or {}, min_strength=min_strength,
-                                  reconciled=self.reconciled_grades())
+                      drafts: bool = False, rows: str = "theme", cols: str = "outcome", segment: str = "direction",
+                      verdicts: bool = False) -> dict[tuple[str, str], evidence_list.Cell]:
+        """The evidence map: (row value, column value) -> items, their strengths and segments (by
+        direction or design), for the filters of the evidence list (each cell opens /evidence with
+        its two values added). An outcome axis holds the harm outcomes. With `verdicts` (one axis
+        the outcome), each cell also gets the verdict of its own items (`cell.verdict`)."""
+        every = self._evidence_items(drafts)
+        grades = self.reconciled_grades()
+        cells = evidence_list.grid(every, filters=filters or {}, min_strength=min_strength, reconciled=grades,
+                                   rows=rows, cols=cols, segment=segment, values={"outcome": list(self.harm_outcomes)})
+        if verdicts and "outcome" in (rows, cols):
+            for cell in cells.values():
+                cell.verdict = rules.cell_verdict([every.rows[n] for n in cell.items], grades)
+        return cells
 
     def evidence_citations(self, rows: list[catalog.EvidenceRow], style: str) -> list[str]:
         """The formatted in-text citation of each row (HTML), from the rendered case pages, or

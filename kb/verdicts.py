@@ -262,3 +262,11 @@ def findings(group: dict[str, Verdict], rows: Iterable[Item], case_ids: set[str]
     return [Finding(outcome, verdict, certainty(verdict), best[outcome][1] if outcome in best else None,
                     (best[outcome][0] or None) if outcome in best else None)
             for outcome, verdict in group.items()]
+
+
+def cell_verdict(items: list[Item], reconciled: dict) -> Verdict:
+    """The verdict of a map cell on its one outcome, from its own items: each case's verdict on
+    them, weighed as a group's (so a cell's verdict respects the map's filters)."""
+    per_case = {case_id: item_verdict(found, reconciled) for case_id, found in by_case(items).items()}
+    sources = {case_id: frozenset(k for item in found for k in item.keys) for case_id, found in by_case(items).items()}
+    return group_verdict(per_case, sources)

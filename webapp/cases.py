@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from markupsafe import escape
 
 from kb.citations import available_styles, claim_with_citation, export, find_styles, format_references, style_name
 from kb.errors import UnknownIdError
-from kb.knowledgebase import MAP_PARAMS
+from kb.knowledgebase import EVIDENCE_PARAMS, MAP_SEGMENTS
 from webapp import citing, pictures
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label, memo
 from webapp.search import FILTERS, checked_filters, checked_values, display, int_arg, run_search
@@ -191,22 +191,67 @@ def country(code: str):
     return _term_page("country", None, code.upper())
 
 
+MAP_COLOURS = ("strength", "verdict")
+DEFAULT_VIEW = {"rows": "theme", "cols": "outcome", "segment": "direction", "colour": "strength"}
+
+
+def _map_request():
+    """The evidence map's checked parameters: axes, segments, colour, filters (400 on any bad one)."""
+    args = request.args
+    rows, cols = args.get("rows", "theme"), args.get("cols", "outcome")
+    for name, value in (("rows", rows), ("cols", cols)):
+        if value not in EVIDENCE_PARAMS:
+            abort(400, f"{name} must be one of: {', '.join(EVIDENCE_PARAMS)}")
+    if rows == cols:
+        abort(400, f"rows and cols must be two different facets, not {rows!r} twice")
+    segment, colour = args.get("segment", "direction"), args.get("colour", "strength")
+    if segment not in MAP_SEGMENTS:
+        abort(400, f"segment must be one of: {', '.join(MAP_SEGMENTS)}")
+    if colour not in MAP_COLOURS:
+        abort(400, f"colour must be one of: {', '.join(MAP_COLOURS)}")
+    if colour == "verdict" and "outcome" not in (rows, cols):
+        abort(400, "colour=verdict needs the outcome as rows or cols: a verdict is on one outcome")
+    filters = checked_values(args, [p for p in EVIDENCE_PARAMS if p not in (rows, cols)])
+    min_strength = int_arg(args, "min_strength", 1, 1, 5) if args.get("min_strength") else None
+    return rows, cols, segment, colour, filters, min_strength
+
+
+def _axis_values(param: str, present: dict[str, int]) -> list[str]:
+    """An axis's values: every term of its vocabulary (an empty row is a gap worth seeing), the harm
+    outcomes for the outcome axis, or the values some item has (countries, decades)."""
+    kind = FILTERS[param].vocabulary
+    if param == "outcome":
+        return list(get_vocab().kinds["indicators_harm"])
+    if kind and kind != "regions":
+        return list(get_vocab().values(kind))
+    return sorted(present, key=lambda value: display(param, value))
+
+
 @bp.get("/evidence-map")
 def evidence_map():
-    filters = checked_values(request.args, MAP_PARAMS)
-    min_strength = int_arg(request.args, "min_strength", 1, 1, 5) if request.args.get("min_strength") else None
+    rows, cols, segment, colour, filters, min_strength = _map_request()
     drafts = can_see_drafts()
-    cells = get_kb().evidence_grid(filters=filters, min_strength=min_strength, drafts=drafts)
-    vocab = get_vocab()
-    everything = get_kb().evidence("", limit=0, drafts=drafts)[0].facets   # every value, for the filter menus
+    cells = get_kb().evidence_grid(filters=filters, min_strength=min_strength, drafts=drafts, rows=rows, cols=cols,
+                                   segment=segment, verdicts=colour == "verdict")
+    everything = get_kb().evidence("", limit=0, drafts=drafts)[0].facets   # every value, for the menus and axes
     menus = [(param, FILTERS[param].label, [(value, display(param, value)) for value in sorted(everything[param])])
-             for param in MAP_PARAMS if everything[param]]
+             for param in EVIDENCE_PARAMS if param not in (rows, cols) and everything.get(param)]
     opened = {param: values for param, values in filters.items()}
     if min_strength:
         opened["min_strength"] = [str(min_strength)]
-    return render_template("cases/map.html", cells=cells, themes=vocab.terms("themes"), outcomes=vocab.terms("indicators_harm"),
-                           directions=vocab.terms("directions"), menus=menus, chosen=filters, min_strength=min_strength,
-                           opened=opened)
+    view = {"rows": rows, "cols": cols, "segment": segment, "colour": colour}
+    axes = [(param, FILTERS[param].label) for param in EVIDENCE_PARAMS]
+
+    def cell_url(row_value: str, col_value: str) -> str:
+        """The evidence list a cell opens: its two values and the map's filters."""
+        return url_for("evidence.evidence_list", **{**opened, rows: [row_value], cols: [col_value]})
+    return render_template("cases/map.html", cells=cells, cell_url=cell_url, display=display, rows=rows, cols=cols, segment=segment, colour=colour,
+                           row_values=_axis_values(rows, everything.get(rows, {})),
+                           col_values=_axis_values(cols, everything.get(cols, {})),
+                           segments=get_vocab().terms("directions" if segment == "direction" else "designs"),
+                           verdicts=get_vocab().terms("verdicts"), menus=menus, chosen=filters,
+                           min_strength=min_strength, opened=opened, view=view, axes=axes,
+                           kept={**opened, **{k: [v] for k, v in view.items() if v != DEFAULT_VIEW[k]}})
 
 
 @bp.get("/compare")
