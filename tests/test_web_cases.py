@@ -123,7 +123,7 @@ def test_atom_feed(client):
     assert "https://kb.example.org/cases/sample-case" in ids
 
 
-@pytest.mark.parametrize("url", ["/cases/sample-case", "/search", "/", "/evidence-map", "/charts", "/basket", "/themes"])
+@pytest.mark.parametrize("url", ["/cases/sample-case", "/search", "/", "/evidence-map", "/evidence-map?colour=verdict&segment=design", "/charts", "/basket", "/themes", "/ledger", "/verdicts", "/themes/targeted-deterrence/findings"])
 def test_images_and_controls_have_labels(client, url):
     page = soup(client.get(url))
     for control in page.select("input:not([type=hidden]), select"):
