@@ -381,6 +381,22 @@ class KnowledgeBase:
             citations += self.evidence_citations(chosen.rows[start:start + 500], style)
         return tables.evidence_table(chosen.rows, citations, self.reconciled_grades(), url_of)
 
+    def eppi_mapper(self, filters: dict[str, list[str]] | None = None, drafts: bool = False, *,
+                    min_strength: int | None = None, item_url=None) -> dict:
+        """The evidence items the filters choose (as the evidence list's) as the EPPI-Reviewer JSON
+        that EPPI-Mapper builds maps from (kb/eppi.py, docs/eppi-mapper.md). `item_url(case, item)`
+        is the address of an item whose source has none (default: under the settings' base URL)."""
+        from . import eppi
+        every = self._evidence_items(drafts)
+        chosen = every.matching(filters or {})
+        if min_strength is not None:
+            chosen &= every.at_least(min_strength)
+        rows = [every.rows[n] for n in evidence_list.indices(chosen)]
+        base = self.settings.base_url
+        return eppi.eppi_mapper(rows, every.case_values, self.sources(list({k for row in rows for k in row.keys})),
+                                self.vocabulary, self.region_tree(),
+                                item_url or (lambda case, item: f"{base}/cases/{case}#evidence-{item}"))
+
     # --- reviews' public view ---------------------------------------------------------------------
 
     def public_reviews(self, case_id: str | None = None) -> dict:

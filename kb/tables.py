@@ -14,7 +14,6 @@ import io
 import re
 from typing import Iterable, Sequence
 
-from .citations.styles import markdown_text
 from .regions import regions_of
 from .storage.catalog import CaseSummary, EvidenceRow
 from .verdicts import Finding
@@ -27,6 +26,14 @@ FINDINGS_COLUMNS = ("outcome", "verdict", "certainty", "cases", "items", "source
                     "reason", "strongest_case", "strongest_claim", "strongest_design", "strongest_strength")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _TAG = re.compile(r"<[^>]*>")
+# what Markdown (pandoc's and GitHub's) would read as markup inside a table cell; the rest stays
+# as written, so that the table reads well as text too
+_MARKUP = re.compile(r"([\\`*_\[\]<>|$~^@#])")
+
+
+def markdown_cell(value: object) -> str:
+    """A table cell's text as literal Markdown, on one line."""
+    return _MARKUP.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def neutralised(value: object) -> str:
@@ -89,10 +96,10 @@ def findings_csv(found: Iterable[Finding], label) -> str:
 def findings_markdown(found: Iterable[Finding], title: str, label) -> str:
     """A pipe table a report can paste (pandoc and GitHub read it), with the rule set named."""
     head = ("Outcome", "Verdict", "Certainty", "Cases", "Items", "Sources", "Strongest study")
-    lines = [f"## Summary of findings: {markdown_text(title)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"## Summary of findings: {markdown_cell(title)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in findings_rows(found, label):
         strongest = f"{row[9]}: {row[10]} ({row[11]}, SMS {row[12]})" if row[9] else ""
         cells = (*row[:6], strongest)
-        lines.append("| " + " | ".join(markdown_text(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
     lines += ["", "Verdicts and certainty follow the published rules of the knowledge base (docs/verdicts.md)."]
     return "\n".join(lines) + "\n"
