@@ -13,7 +13,8 @@ evidence item's ItemId is a hash of "case/item".
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable
+import json
+from typing import Callable
 
 import pycountry
 
@@ -32,7 +33,7 @@ BLOCK = 100_000
 # The code set's headings, in order, by their facets' labels (a heading's AttributeName); a new one
 # goes at the end, so no block moves. The outcome's block holds two groups of GROUP ids each.
 HEADINGS = ("Theme", "Outcome", "Direction", "Design", "Region", "Country", "Market level", "Concept")
-OUTCOME_GROUPS = (("indicators_harm", "Harm indicators"), ("indicators_traditional", "Traditional indicators"))
+OUTCOME_GROUPS = (("indicators_harm", "Harm outcomes"), ("indicators_traditional", "Traditional indicators"))
 GROUP = 10_000
 SELECTABLE, HEADING = "Selectable (show checkbox)", "Not selectable (no checkbox)"
 # BibTeX entry type -> EPPI-Reviewer's TypeName (the names its exports use)
@@ -154,14 +155,6 @@ class CodeSet:
             stack.append((depth, node))
         return top
 
-    def walk(self) -> Iterable[dict]:
-        """Every attribute of the tree, headings included."""
-        pending = list(self.tree)
-        while pending:
-            node = pending.pop()
-            yield node
-            pending.extend(node.get("Attributes", {}).get("AttributesList", []))
-
 
 def item_id(case_id: str, evidence_id: str, taken: set[int]) -> int:
     """A positive 31-bit int from a hash of "case/item"; on a collision "case/item/1", "/2"..."""
@@ -176,7 +169,8 @@ def item_id(case_id: str, evidence_id: str, taken: set[int]) -> int:
 
 def initials(given: str) -> str:
     """'Anthony Allan' -> 'A. A.'; 'Jean-Paul' -> 'J.-P.'"""
-    return " ".join("-".join(part[0] + "." for part in word.split("-") if part) for word in given.split() if word.strip("-"))
+    words = [word for word in given.split() if word.strip("-")]
+    return " ".join("-".join(part[0] + "." for part in word.split("-") if part) for word in words)
 
 
 def name_text(name: dict) -> str:
@@ -206,12 +200,14 @@ def bibliographic(source: Source | None) -> dict:
     csl = source_to_csl(source)
     fields = source.fields
     names = csl.get("author") or csl.get("editor") or []
-    parent_names = csl.get("editor", []) if csl.get("author") and source.entry_type in ("incollection", "inbook", "inproceedings") else []
+    chapter = source.entry_type in ("incollection", "inbook", "inproceedings")
+    parent_names = csl.get("editor", []) if csl.get("author") and chapter else []     # a chapter's editors
     year = fields.get("year", "").strip() or fields.get("date", "").strip()[:4]
     title = decoded(source, "title")
     subtype = fields.get("entrysubtype", "").strip().lower()
     return {**empty, "Title": title,
-            "ParentTitle": next((decoded(source, f) for f in ("journal", "journaltitle", "booktitle") if fields.get(f, "").strip()), ""),
+            "ParentTitle": next((decoded(source, f) for f in ("journal", "journaltitle", "booktitle")
+                                 if fields.get(f, "").strip()), ""),
             "ShortTitle": short_title(names, year, title), "Year": year, "Month": decoded(source, "month"),
             "StandardNumber": decoded(source, "isbn") or decoded(source, "issn") or csl.get("number", ""),   # a report's
             "City": decoded(source, "address") or decoded(source, "location"), "Publisher": decoded(source, "publisher"),
@@ -246,13 +242,14 @@ def code(attribute_id: int, details: list[dict] | None = None) -> dict:
     return found
 
 
-def reference(row: EvidenceRow, n: int, values: dict, codes: CodeSet, params: dict, sources: dict[str, Source],
+def reference(row: EvidenceRow, n: int, values: dict, codes: CodeSet, params: dict, works: dict[str, dict],
               item_url: Callable[[str, str], str]) -> dict:
-    """One evidence item as a Reference: its first source's bibliography, its claim, its codes."""
-    fields = bibliographic(sources.get(row.keys[0]) if row.keys else None)
+    """One evidence item as a Reference: its first source's bibliography (`works`: key -> the
+    fields of `bibliographic`), its claim, its codes."""
+    fields = works.get(row.keys[0]) if row.keys else None
+    fields = fields or bibliographic(None)
     refs = cited(row.cite)
-    short_titles = {key: bibliographic(sources[key])["ShortTitle"] for key in {r.key for r in refs} if key in sources}
-    located = locator_text(refs, short_titles)
+    located = locator_text(refs, {key: works[key]["ShortTitle"] for key in {r.key for r in refs} if key in works})
     text = f"{row.claim} ({located})" if located else row.claim
     found: list[dict] = []
     own = {"Outcome": row.outcome, "Direction": row.direction, "Design": row.design}
@@ -280,7 +277,8 @@ def quick_citation(fields: dict) -> str:
     authors = ", ".join(names[:-1]) + f", and {names[-1]}" if len(names) > 1 else "".join(names)
     text = " ".join(part for part in (authors, f"({fields['Year']})" if fields["Year"] else "") if part)
     text = f"{text} {fields['Title']}".strip()
-    where = " ".join(part for part in (fields["ParentTitle"], fields["Volume"] + (f"({fields['Issue']})" if fields["Issue"] else "")) if part)
+    volume = fields["Volume"] + (f"({fields['Issue']})" if fields["Issue"] else "")
+    where = " ".join(part for part in (fields["ParentTitle"], volume) if part)
     if where:
         text += f". {where}"
     return text + (f", {fields['Pages']}" if fields["Pages"] else "")
@@ -294,6 +292,7 @@ def eppi_mapper(rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[
     params = facet_params()
     wanted = {row.case_id for row in rows}
     codes = CodeSet(vocabulary, regions, {c: v for c, v in case_values.items() if c in wanted}, params)
+    works = {key: bibliographic(source) for key, source in sources.items()}
     taken: set[int] = set()
     ids = {(row.case_id, row.id): item_id(row.case_id, row.id, taken)
            for row in sorted(rows, key=lambda r: (r.case_id, r.id))}
@@ -305,5 +304,11 @@ def eppi_mapper(rows: list[EvidenceRow], case_values: dict[str, dict[str, tuple[
                                         "design, region, country, market level and concept.",
                       "Attributes": {"AttributesList": codes.tree}}],
         "References": [reference(row, ids[(row.case_id, row.id)], case_values.get(row.case_id, {}), codes, params,
-                                 sources, item_url) for row in rows],
+                                 works, item_url) for row in rows],
     }
+
+
+def dumps(found: dict) -> str:
+    """The file's text (the CLI and the web write the same bytes): UTF-8, keys in export order, compact
+    (39,300 items: 104 MB, against 150 MB indented)."""
+    return json.dumps(found, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from . import evidence as evidence_list
-from . import facets, regions, search, storage, tables
+from . import eppi, facets, regions, search, storage, tables
 from . import verdicts as rules
 from . import ledger as ledgers
 from .errors import Unavailable
@@ -386,7 +386,6 @@ class KnowledgeBase:
         """The evidence items the filters choose (as the evidence list's) as the EPPI-Reviewer JSON
         that EPPI-Mapper builds maps from (kb/eppi.py, docs/eppi-mapper.md). `item_url(case, item)`
         is the address of an item whose source has none (default: under the settings' base URL)."""
-        from . import eppi
         every = self._evidence_items(drafts)
         chosen = every.matching(filters or {})
         if min_strength is not None:

@@ -25,7 +25,7 @@ LAYERS = [
     ("storage", ["kb.storage", "kb.storage.*"]),
     ("reviews", ["kb.reviews", "kb.reviews.*"]),
     ("migrations", ["kb.migrations", "kb.migrations.*"]),
-    ("read API", ["kb.knowledgebase", "kb.evidence", "kb.tables"]),
+    ("read API", ["kb.knowledgebase", "kb.evidence", "kb.tables", "kb.eppi"]),
     ("interfaces", ["kb.cli", "kb.cli.*", "webapp", "webapp.*"]),
 ]
 MAX_WEB_IMPORTS = 6

@@ -72,6 +72,8 @@ def test_no_shipped_page_scrolls_sideways_on_a_phone(browser, app_factory, shipp
     assert len(ids) > 30 and len(keys) > 100
     urls = ["/", "/search?q=police", "/search", "/themes", "/evidence-map", "/charts", "/compare?" + "&".join(f"id={i}" for i in ids[:4])]
     urls += [f"/themes/{name}" for name in ("targeted-deterrence", "tolerated-cannabis-markets")] + ["/countries/US", "/countries/GB"]
+    urls += ["/ledger", "/verdicts", "/evidence-map?colour=verdict&segment=design", "/evidence-map?rows=region&cols=design"]
+    urls += [f"/themes/{name}/findings" for name in ("targeted-deterrence", "security-foreign-aid")]
     too_wide = {}
     with serve(app) as base:
         page = viewer_page(browser, base, None, min(PHONE_WIDTHS))

@@ -3,11 +3,13 @@ ledger (/ledger, /api/ledger), a theme's summary of findings (/themes/<t>/findin
 and verdicts as JSON (/api/verdicts). The rules are kb/verdicts.py's, explained in docs/verdicts.md."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, url_for
+import json
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
 from kb.knowledgebase import EMMIE, EVIDENCE_PARAMS, LEDGER_MOVES, VERDICT_RULES
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label
-from webapp.search import checked_values, display
+from webapp.search import checked_values, display, int_arg
 
 bp = Blueprint("findings", __name__)
 
@@ -179,3 +181,20 @@ def verdict_outcomes(verdicts: list[dict]) -> list[str]:
     """The harm outcomes on which any of the compared cases has a verdict, in vocabulary order."""
     order = list(get_vocab().kinds["indicators_harm"])
     return sorted({outcome for found in verdicts for outcome in found}, key=order.index)
+
+
+# --- the evidence map for EPPI-Mapper ----------------------------------------------------------
+
+@bp.get("/evidence-map.eppi.json")
+def evidence_map_eppi():
+    """The evidence map's items as EPPI-Reviewer JSON (docs/eppi-mapper.md), with the map's filters:
+    every facet of the evidence list (the map's MAP_PARAMS and its axes theme, outcome, direction)
+    and min_strength; drafts only when asked (drafts=1) by someone who may see them."""
+    filters = checked_values(request.args, EVIDENCE_PARAMS)
+    min_strength = int_arg(request.args, "min_strength", 1, 1, 5) if request.args.get("min_strength") else None
+    base = current_app.config["BASE_URL"].rstrip("/")
+    drafts = can_see_drafts() and request.args.get("drafts") == "1"
+    found = get_kb().eppi_mapper(filters, drafts, min_strength=min_strength, item_url=lambda case, item:
+                                 f"{base}{url_for('cases.case', case_id=case)}#evidence-{item}")
+    return Response(json.dumps(found, ensure_ascii=False, separators=(",", ":")) + "\n", mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="evidence-map.eppi.json"'})

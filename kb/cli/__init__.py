@@ -269,3 +269,6 @@ if __name__ == "__main__":  # pragma: no cover
 from .evidence import evidence  # noqa: E402
 
 main.add_command(evidence)
+from .export import export  # noqa: E402
+
+main.add_command(export)
