@@ -12,6 +12,7 @@ database connection, opened when first needed and closed at the end; `kb.db` is 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -93,7 +94,7 @@ class KnowledgeBase:
         self._vocabulary: Vocabulary | None = None
         self._lock = threading.Lock()
         self._evidence: dict[tuple[str, bool], evidence_list.Items] = {}
-        self._verdicts: dict[tuple, dict[str, dict[str, rules.Verdict]]] = {}
+        self._derived: OrderedDict[tuple, object] = OrderedDict()     # see _kept
 
     def close(self) -> None:
         if self._index is not None:
@@ -262,12 +263,17 @@ class KnowledgeBase:
         the outcome), each cell also gets the verdict of its own items (`cell.verdict`)."""
         every = self._evidence_items(drafts)
         grades = self.reconciled_grades()
-        cells = evidence_list.grid(every, filters=filters or {}, min_strength=min_strength, reconciled=grades,
-                                   rows=rows, cols=cols, segment=segment, values={"outcome": list(self.harm_outcomes)})
-        if verdicts and "outcome" in (rows, cols):
-            for cell in cells.values():
-                cell.verdict = rules.cell_verdict([every.rows[n] for n in cell.items], grades)
-        return cells
+
+        def compute() -> dict[tuple[str, str], evidence_list.Cell]:
+            cells = evidence_list.grid(every, filters=filters or {}, min_strength=min_strength, reconciled=grades,
+                                       rows=rows, cols=cols, segment=segment, values={"outcome": list(self.harm_outcomes)})
+            if verdicts and "outcome" in (rows, cols):
+                for cell in cells.values():
+                    cell.verdict = rules.cell_verdict([every.rows[n] for n in cell.items], grades)
+            return cells
+        chosen = tuple(sorted((k, tuple(v)) for k, v in (filters or {}).items() if v))
+        return self._kept((self.generation, "grid", drafts, self._grades_key(grades), chosen, min_strength, rows, cols,
+                           segment, verdicts), compute)
 
     def evidence_citations(self, rows: list[catalog.EvidenceRow], style: str) -> list[str]:
         """The formatted in-text citation of each row (HTML), from the rendered case pages, or
@@ -292,14 +298,31 @@ class KnowledgeBase:
         """case id -> harm outcome -> verdict, with the editors' reconciled grades in place of the
         authors' (computed once per build generation and state of the reconciliations)."""
         grades = self.reconciled_grades()
-        key = (self.generation, drafts, frozenset((t, g) for t, g in grades.items() if g))
-        found = self._verdicts.get(key)
-        if found is None:
-            found = rules.table(self._evidence_items(drafts).rows, self.harm_outcomes, grades)
-            with self._lock:
-                self._verdicts = {k: v for k, v in list(self._verdicts.items())[-7:] if k[0] == key[0]}
-                self._verdicts[key] = found
-        return found
+        return self._kept((self.generation, "verdicts", drafts, self._grades_key(grades)),
+                          lambda: rules.table(self._evidence_items(drafts).rows, self.harm_outcomes, grades))
+
+    KEPT = 64     # derived results kept per process (verdict tables, ledgers, map grids)
+
+    def _kept(self, key: tuple, compute):
+        """A result derived from one build generation (key[0]) and, where the key says so, one state
+        of the reconciliations: computed once and kept for the process's later requests (the
+        KEPT most recently used; those of an older generation are dropped)."""
+        with self._lock:
+            if key in self._derived:
+                self._derived.move_to_end(key)
+                return self._derived[key]
+        value = compute()
+        with self._lock:
+            for stale in [k for k in self._derived if k[0] != key[0]]:
+                del self._derived[stale]
+            self._derived[key] = value
+            while len(self._derived) > self.KEPT:
+                self._derived.popitem(last=False)
+        return value
+
+    @staticmethod
+    def _grades_key(grades: dict) -> frozenset:
+        return frozenset((target, grade) for target, grade in grades.items() if grade)
 
     def verdict_facet(self, case_ids, drafts: bool = False) -> dict[str, int]:
         """verdict -> how many of the cases have it on some harm outcome (a search's `verdict` facet:
@@ -343,11 +366,13 @@ class KnowledgeBase:
         return tables.findings_csv(found, label) if fmt == "csv" else tables.findings_markdown(found, title, label)
 
     def _case_ledgers(self, drafts: bool, case_ids: set[str] | None = None) -> dict[str, ledgers.CaseLedger]:
-        every = self._evidence_items(drafts)
-        success = {name: term.success for name, term in self.vocabulary.kinds["indicators_traditional"].items()}
-        rows = every.rows if case_ids is None else [every.rows[n] for n in evidence_list.indices(every.of_cases(case_ids))]
-        return {case_id: ledgers.case_ledger(case_id, found[0].case_title, found, success, set(self.harm_outcomes))
-                for case_id, found in rules.by_case(rows).items()}
+        """Every case's ledger (read from its items once per build generation), or those of `case_ids`."""
+        def compute() -> dict[str, ledgers.CaseLedger]:
+            success = {name: term.success for name, term in self.vocabulary.kinds["indicators_traditional"].items()}
+            return {case_id: ledgers.case_ledger(case_id, found[0].case_title, found, success, set(self.harm_outcomes))
+                    for case_id, found in rules.by_case(self._evidence_items(drafts).rows).items()}
+        every = self._kept((self.generation, "ledgers", drafts), compute)
+        return every if case_ids is None else {c: every[c] for c in case_ids if c in every}
 
     def case_ledger(self, case_id: str, drafts: bool = False) -> ledgers.CaseLedger | None:
         """A case's outputs beside its harms (None when it has no evidence item)."""

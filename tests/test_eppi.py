@@ -269,3 +269,17 @@ def test_chromium_downloads_the_filtered_map(page):
     found = json.loads(download_info.value.path().read_text(encoding="utf-8"))
     check_structure(found)
     assert sorted(by_item(found)) == ["second-case/arrests", "second-case/shootings"]
+
+
+def test_a_second_export_at_once_is_told_to_come_back(client):
+    """An export costs seconds of CPU at 10,000 cases: one at a time per worker, the next a 503
+    with Retry-After, never a queue of them."""
+    from webapp import findings
+    assert findings._EXPORTING.acquire(blocking=False)
+    try:
+        response = client.get("/evidence-map.eppi.json")
+    finally:
+        findings._EXPORTING.release()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "try again in a few seconds" in response.get_json()["error"]["message"]
+    assert client.get("/evidence-map.eppi.json").status_code == 200

@@ -95,6 +95,10 @@ BAD = [
      f"{P}:14: error: legal_regime must be text, not a list"),
     ("unknown legal regime", dict(legal_regime="decriminalized"),
      f"{P}:14: error: unknown legal regime 'decriminalized' in legal_regime (did you mean 'decriminalised'?)"),
+    ("lead agencies a mapping", dict(lead_agencies="{police: yes}"),
+     f"{P}:14: error: lead_agencies must be a list, not a mapping; write [a, b]"),
+    ("effect value a list", dict(evidence=item("effect:\n  value: [1, 2]\n  type: other")),
+     f"{P}:23: error: evidence[0].effect.value must be a single value, not a list"),
     ("unknown currency", dict(cost='{amount: 1500000, currency: UKP, year: 2016, cite: "[@doe2020policing, p. 4]"}'),
      f"{P}:14: error: cost.currency 'UKP' is not an ISO 4217 currency code; write three capitals such as 'USD', "
      "'GBP', 'EUR' or 'COP'"),

@@ -3,7 +3,7 @@ Unknown ids give 404, bad parameters 400, and nothing a visitor does gives a 500
 to a visitor names a path of the server: the details go to the log."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +24,10 @@ def error_response(status: int, message: str):
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return error_response(exc.code or 500, exc.description or exc.name)
+        response = make_response(error_response(exc.code or 500, exc.description or exc.name))
+        if getattr(exc, "retry_after", None):      # a busy server says when to come back (RFC 9110)
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(KbError)
     def kb_error(exc: KbError):  # no build yet, a missing or damaged database: the operator's to fix

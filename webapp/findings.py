@@ -4,8 +4,10 @@ and verdicts as JSON (/api/verdicts). The rules are kb/verdicts.py's, explained 
 from __future__ import annotations
 
 import json
+import threading
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from werkzeug.exceptions import ServiceUnavailable
 
 from kb.knowledgebase import EMMIE, EVIDENCE_PARAMS, LEDGER_MOVES, VERDICT_RULES
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label
@@ -185,6 +187,8 @@ def verdict_outcomes(verdicts: list[dict]) -> list[str]:
 
 # --- the evidence map for EPPI-Mapper ----------------------------------------------------------
 
+_EXPORTING = threading.BoundedSemaphore(1)
+
 @bp.get("/evidence-map.eppi.json")
 def evidence_map_eppi():
     """The evidence map's items as EPPI-Reviewer JSON (docs/eppi-mapper.md), with the map's filters:
@@ -194,7 +198,13 @@ def evidence_map_eppi():
     min_strength = int_arg(request.args, "min_strength", 1, 1, 5) if request.args.get("min_strength") else None
     base = current_app.config["BASE_URL"].rstrip("/")
     drafts = can_see_drafts() and request.args.get("drafts") == "1"
-    found = get_kb().eppi_mapper(filters, drafts, min_strength=min_strength, item_url=lambda case, item:
-                                 f"{base}{url_for('cases.case', case_id=case)}#evidence-{item}")
+    if not _EXPORTING.acquire(blocking=False):     # seconds of CPU at 10,000 cases: one at a time per worker
+        raise ServiceUnavailable("another EPPI-Mapper export is being made by this server; try again in a few seconds",
+                                 retry_after=5)
+    try:
+        found = get_kb().eppi_mapper(filters, drafts, min_strength=min_strength, item_url=lambda case, item:
+                                     f"{base}{url_for('cases.case', case_id=case)}#evidence-{item}")
+    finally:
+        _EXPORTING.release()
     return Response(json.dumps(found, ensure_ascii=False, separators=(",", ":")) + "\n", mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="evidence-map.eppi.json"'})
