@@ -57,6 +57,8 @@ BAD = [
     ("value with separators", dict(evidence=item("effect:\n  value: 1,200\n  type: absolute-change")),
      f"{P}:23: error: evidence[0].effect.value '1,200' is not a number; write digits with an optional sign and "
      "decimal point, without separators, units or %; write '1200'"),
+    ("value too large to be a figure", dict(evidence=item("effect:\n  value: 1e999\n  type: other")),
+     f"{P}:23: error: evidence[0].effect.value '1e999' is not a number"),
     ("unknown effect type", dict(evidence=item("effect:\n  value: -35\n  type: percentage-change")),
      f"{P}:24: error: unknown effect type 'percentage-change' in evidence[0].effect.type (did you mean 'percent-change'?)"),
     ("ci outside the value", dict(evidence=item("effect:\n  value: -35\n  type: percent-change\n  ci: [-30, -10]")),

@@ -152,6 +152,16 @@ def test_summary_of_findings_as_page_csv_and_markdown(shipped_client, shipped):
     assert markdown.startswith("## Summary of findings: Drug markets, security and foreign aid")
 
 
+def test_summary_of_findings_in_the_api(shipped_client, shipped):
+    data = shipped_client.get("/api/findings?theme=targeted-deterrence").get_json()
+    found = shipped.findings({"theme": ["targeted-deterrence"]})
+    assert [(f["outcome"], f["verdict"]["verdict"], f["certainty"]) for f in data["findings"]] == [
+        (f.outcome, f.verdict.verdict, f.certainty) for f in found]
+    strongest = data["findings"][0]["strongest"]
+    assert strongest["url"] == f"/cases/{strongest['case']}#evidence-{strongest['id']}"
+    assert shipped_client.get("/api/findings").status_code == 400
+
+
 def test_pandoc_reads_the_markdown_summary_as_a_table(shipped_client):
     import pypandoc
     markdown = shipped_client.get("/themes/targeted-deterrence/findings.md").get_data(as_text=True)

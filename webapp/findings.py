@@ -21,6 +21,7 @@ def _globals(state) -> None:
     """Names the macros of findings/_model.html use (imported macros see globals, not the context)."""
     state.app.jinja_env.globals["EMMIE"] = EMMIE
 
+
 # the case facets the ledger and the verdicts of a group can be narrowed by (URL parameters)
 GROUP_PARAMS = tuple(param for param in EVIDENCE_PARAMS if param not in ("outcome", "direction", "design"))
 LEDGER_BY = ("theme", "region", "country")
@@ -62,7 +63,7 @@ def ledger_reading(output_move: str, harm_move: str) -> str:
     outputs = {"success": "The usual count of outputs calls it a success",
                "failure": "The usual count of outputs calls it a failure",
                "mixed": "The count of outputs is mixed", "no-change": "Outputs did not change",
-               "": "No output measured"}[output_move]
+               "": "No output's count is given"}[output_move]
     harms = {"improved": "harms improved", "worsened": "harms worsened", "mixed": "harms were mixed",
              "no-change": "harms did not change", "": "no harm with a direction"}[harm_move]
     if (output_move, harm_move) in (("success", "worsened"), ("failure", "improved")):
@@ -167,6 +168,21 @@ def theme_findings_file(name: str, fmt: str):
     mimetype = "text/csv" if fmt == "csv" else "text/markdown"
     return Response(text, mimetype=f"{mimetype}; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}-findings.{fmt}"'})
+
+
+@bp.get("/api/findings")
+def findings_api():
+    """A summary of findings as JSON: of a theme (`theme`), or of the cases any filters choose."""
+    filters = _group_filters()
+    if not filters:
+        abort(400, f"choose the cases: a theme (theme=...) or another filter ({', '.join(GROUP_PARAMS)})")
+    found = get_kb().findings(filters, can_see_drafts())
+    return jsonify({"filters": filters, "findings": [
+        {"outcome": f.outcome, "verdict": f.verdict.to_dict(), "certainty": f.certainty,
+         "strongest": {"case": f.strongest.case_id, "case_title": f.strongest.case_title, "id": f.strongest.id,
+                       "claim": f.strongest.claim, "design": f.strongest.design, "strength": f.strongest_strength,
+                       "url": url_for("cases.case", case_id=f.strongest.case_id) + f"#evidence-{f.strongest.id}"}
+         if f.strongest else None} for f in found]})
 
 
 def _findings(name: str):

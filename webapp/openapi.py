@@ -119,6 +119,15 @@ def document(base_url: str) -> dict:
             "/api/verdicts": {"get": {"summary": "Verdicts per harm outcome of a case (`case`) or of the cases the filters choose",
                                       "parameters": [_param("case", "Case id")] + group_params,
                                       "responses": _responses(VERDICTS_RESULT, 400, 404)}},
+            "/api/findings": {"get": {"summary": "A summary of findings per harm outcome (verdict, certainty, strongest item) "
+                                                 "of the cases the filters choose (a theme, a region...)",
+                                      "parameters": group_params,
+                                      "responses": _responses({"type": "object", "required": ["findings"], "properties": {
+                                          "filters": {"type": "object"}, "findings": {"type": "array", "items": {
+                                              "type": "object", "properties": {
+                                                  "outcome": {"type": "string"}, "verdict": VERDICT,
+                                                  "certainty": {"type": "string", "enum": ["high", "moderate", "low", "very low"]},
+                                                  "strongest": {"type": ["object", "null"]}}}}}}, 400)}},
             "/api/ledger": {"get": {"summary": "The output-versus-harm ledger of the cases the filters choose",
                                     "parameters": group_params + [
                                         _param("by", "Count by", schema={"type": "string", "enum": ["theme", "region", "country"]}),

@@ -4,6 +4,7 @@ them. Front matter keeps every scalar as the string it is written as, so numbers
 `-63`, `0.61`, `1.5e3`; never `1,000` or `63%`, which would hide what the figure is."""
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -22,9 +23,11 @@ def _scalar(value: Any, ctx) -> tuple[str, list]:
 
 def as_number(text: str) -> int | float | None:
     """'-63' -> -63, '0.61' -> 0.61, '1e3' -> 1000; None for anything else."""
-    if not _NUMBER.match(text):
+    if not _NUMBER.match(text) or len(text) > 40:
         return None
     number = float(text)
+    if not math.isfinite(number):
+        return None
     return int(number) if number.is_integer() and abs(number) < 2 ** 53 else number
 
 
