@@ -17,6 +17,7 @@ from kb.reviews import (
     STATUSES,
     ConflictError,
     InvalidReview,
+    RUBRIC,
     PermissionDenied,
     SigninLimit,
     add_tag,
@@ -28,6 +29,7 @@ from kb.reviews import (
     get_user,
     independent_grades_of,
     list_tags,
+    normalised_tag,
     orphaned_reviews,
     parse_target,
     reconcile,
@@ -168,8 +170,16 @@ def _item_context(target_text: str) -> dict:
     independent = independent_grades_of(get_kb().db, [r.id for r in reviews if not r.hidden])
     return {"target": target, "case": case, "item": item, "reviews": reviews, "own": own, "independent": independent,
             "reconciliation": get_reconciliation(get_kb().db, target), "blind": blind_mode(get_kb().db),
-            "tags": list_tags(get_kb().db), "grades": SMS_GRADES,
-            "confidences": CONFIDENCE, "relevances": RELEVANCE, "statuses": STATUSES[:-1]}
+            "tags": list_tags(get_kb().db), "grades": SMS_GRADES, "rubric": RUBRIC,
+            "confidences": CONFIDENCE, "relevances": RELEVANCE, "statuses": STATUSES[:-1],
+            "disagreeing": _disagreeing(reviews)}
+
+
+def _disagreeing(reviews) -> set[str]:
+    """The fields on which the submitted reviews an editor can see differ (highlighted for reconciling)."""
+    shown = [r for r in reviews if not r.hidden and r.submitted]
+    return {name for name in ("sms_grade", "confidence", "relevance")
+            if len({getattr(r, name) for r in shown if getattr(r, name) is not None}) > 1}
 
 
 @bp.get("/reviews/item/<path:target>")
@@ -177,18 +187,49 @@ def item(target: str):
     return render_template("reviews/item.html", form=None, **_item_context(target))
 
 
-def _form_values() -> dict:
+ACTIONS = {"draft": "in-review", "submit": "reviewed"}
+
+
+def _form_values() -> tuple[dict, list[tuple[str, str]]]:
+    """The review's values from the form, and the free tags that were rewritten as the list writes
+    tags ("Gang Violence" -> "gang-violence"). "Save draft" keeps the review in review; "Submit"
+    hands it in (as disputed when the reviewer disputes the claim); a form without either button
+    (an older page, a script) says its status itself."""
     form = request.form
-    tags = form.getlist("tags") + [t.strip() for t in form.get("free_tags", "").split(",") if t.strip()]
-    return {"sms_grade": whole_number(form.get("sms_grade")),
-            "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None,
-            "tags": tags, "status": form.get("status", "in-review"), "note": form.get("note", "")}
+    free, renamed = [], []
+    for written in (t.strip() for t in form.get("free_tags", "").split(",")):
+        tag = normalised_tag(written)
+        if tag and tag != written:
+            renamed.append((written[:80], tag))
+        if tag:
+            free.append(tag)
+    action = form.get("action", "")
+    if action and action not in ACTIONS:
+        abort(400, f"action must be one of: {', '.join(ACTIONS)}")
+    status = ACTIONS[action] if action else form.get("status", "in-review")
+    if action == "submit" and form.get("dispute") == "on":
+        status = "disputed"
+    return ({"sms_grade": whole_number(form.get("sms_grade")),
+             "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None,
+             "tags": form.getlist("tags") + free, "status": status, "note": form.get("note", "")}, renamed)
+
+
+def _next_item(current: str) -> str | None:
+    """After a submission: the reviewer's next open review, else the next item still short of two
+    reviews that is not theirs."""
+    for review in todo_list(get_kb().db, g.user):
+        if str(review.target) != current:
+            return str(review.target)
+    for entry in review_queue(get_kb().db, g.user, limit=50):
+        if not entry.mine and str(entry.target) != current:
+            return str(entry.target)
+    return None
 
 
 @bp.post("/reviews/item/<path:target>")
 def save(target: str):
     context = _item_context(target)
-    values = _form_values()
+    values, renamed = _form_values()
     try:
         if context["own"] is None:
             create_review(get_kb().db, g.user, context["target"], values)
@@ -202,8 +243,17 @@ def save(target: str):
         return render_template("reviews/item.html", form=values, conflict=str(exc), **context), 409
     except InvalidReview as exc:
         return render_template("reviews/item.html", form=values, invalid=exc.errors, **context), 400
-    flash("Review saved.", "ok")
-    return redirect(url_for("reviews.item", target=target))
+    for written, tag in renamed:
+        flash(f"Free tag {written!r} was saved as {tag!r} (tags are lowercase words joined by hyphens).", "ok")
+    if values["status"] == "in-review":
+        flash("Draft saved: only you and the editors see it, and it does not count yet. Submit it when it is done.", "ok")
+        return redirect(url_for("reviews.item", target=target))
+    following = _next_item(target)
+    if following is None:
+        flash("Review submitted. Nothing else is waiting for you in the queue.", "ok")
+        return redirect(url_for("reviews.queue"))
+    flash(f"Review submitted. Here is the next item, {following}.", "ok")
+    return redirect(url_for("reviews.item", target=following))
 
 
 @bp.post("/reviews/item/<path:target>/reconcile")

@@ -24,10 +24,10 @@ EXPORTS = {
     "orphaned_reviews": "orphans", "parse_target": "records", "ANONYMOUS": "roles", "require": "roles",
     "create_review": "service", "get_reconciliation": "service", "independent_grades_of": "service",
     "reconcile": "service", "update_review": "service", "visible_reviews": "service",
-    "blind_mode": "settings", "set_setting": "settings", "add_tag": "taglist", "list_tags": "taglist",
+    "blind_mode": "settings", "set_setting": "settings", "add_tag": "taglist", "list_tags": "taglist", "normalised_tag": "taglist",
     "review_queue": "views", "todo_list": "views", "public_view": "views", "review_state_by_case": "views",
     "PUBLIC_REVIEW_STATES": "views", "REVIEW_STATES": "views",
-    "CONFIDENCE": "vocab", "RELEVANCE": "vocab", "SMS_GRADES": "vocab", "STATUSES": "vocab",
+    "CONFIDENCE": "vocab", "RELEVANCE": "vocab", "SMS_GRADES": "vocab", "STATUSES": "vocab", "RUBRIC": "vocab",
     "get_user": "accounts", "verify": "accounts", "end_sessions": "accounts",
 }
 ALIASES = {"review_agreement": ("agreement", "agreement"), "audit_history": ("audit", "history"),

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from .errors import PermissionDenied
 from .tables import users
-from .vocab import ACTIONS, allowed_actions
+from .vocab import ACTION_WORDS, ACTIONS, allowed_actions, roles_allowed
 
 SYSTEM_PREFIX = "cli:"
 
@@ -56,9 +56,20 @@ def system_actor() -> User:
 
 def require(user: User, action: str) -> None:
     if not user.can(action):
-        who = f"user {user.name!r} ({user.role})" if user.name else "an anonymous reader"
-        state = " (account disabled)" if user.disabled else ""
-        raise PermissionDenied(f"{who}{state} may not {action.replace('.', ' ')}")
+        raise PermissionDenied(refusal(user, action))
+
+
+def refusal(user: User, action: str) -> str:
+    """Why `user` may not do `action`, in plain words: who may, and who the user is."""
+    roles = [f"{role}s" for role in roles_allowed(action)]
+    who = " and ".join([", ".join(roles[:-1]), roles[-1]] if len(roles) > 1 else roles)
+    words = f"{ACTION_WORDS.get(action, action.replace('.', ' ').capitalize() + ' is')} for {who}"
+    if not user.name:
+        return f"{words}: sign in first"
+    if user.disabled:
+        return f"{words}; the account {user.name!r} is disabled"
+    article = "an" if user.role[:1] in "aeiou" else "a"
+    return f"{words}; you are signed in as {user.name!r}, {article} {user.role}"
 
 
 def acting(conn: Connection, user: User, action: str) -> User:

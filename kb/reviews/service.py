@@ -97,7 +97,8 @@ def update_review(engine: Engine, actor: User, review_id: int, values: dict[str,
         actor = acting(conn, actor, "review.write")
         before = get_review(conn, review_id)
         if before.reviewer != actor.name:
-            raise PermissionDenied(f"user {actor.name!r} may not edit {before.reviewer!r}'s review of {before.target}")
+            raise PermissionDenied(f"A review is changed only by its reviewer: this is {before.reviewer!r}'s review of "
+                                   f"{before.target}, and you are signed in as {actor.name!r}")
         if values.get("status") == "reconciled" and before.status != "reconciled":
             raise InvalidReview({"status": "reconciled is set by an editor's reconciliation"})
         clean = _clean({**{k: getattr(before, k) for k in REVIEW_VALUES}, **values})

@@ -6,6 +6,7 @@ marked public appear in the public view.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -30,6 +31,13 @@ class Tag:
 
     def to_dict(self) -> dict:
         return dict(vars(self))
+
+
+def normalised_tag(text: str) -> str:
+    """A tag as the list writes tags: lowercase, spaces and underscores as hyphens, other marks
+    dropped ("Gang Violence" -> "gang-violence", "  Police/Health " -> "police-health")."""
+    words = re.sub(r"[^a-z0-9]+", "-", text.strip().lower())
+    return words.strip("-")[:64]
 
 
 def list_tags(bind: Engine | Connection, *, include_retired: bool = False) -> list[Tag]:

@@ -33,6 +33,15 @@ ROLE_ADDS = {
     "admin": frozenset({"account.manage"}),
 }
 ACTIONS = tuple(sorted(set().union(*ROLE_ADDS.values())))
+# each action in plain words, for the message of a refusal ("Agreement statistics are for editors
+# and admins")
+ACTION_WORDS = {
+    "review.read": "Reviews are", "review.write": "Grading evidence is", "review.reconcile": "Reconciling grades is",
+    "review.history": "The history of reviews is", "review.export": "Exporting reviews is",
+    "review.import": "Importing reviews is", "agreement.read": "Agreement statistics are",
+    "tag.manage": "Managing the tag list is", "setting.change": "Changing review settings is",
+    "account.manage": "Managing accounts is",
+}
 
 
 def allowed_actions(role: str) -> frozenset[str]:
@@ -45,12 +54,40 @@ def allowed_actions(role: str) -> frozenset[str]:
     return frozenset(granted)
 
 
+def roles_allowed(action: str) -> tuple[str, ...]:
+    """The roles that may do `action`, lowest first."""
+    return tuple(role for role in ROLES if action in allowed_actions(role))
+
+
 STATUSES = ("unreviewed", "in-review", "reviewed", "disputed", "reconciled")
 SUBMITTED = ("reviewed", "disputed", "reconciled")  # a review that counts: it has a grade and was handed in
 OPEN = ("unreviewed", "in-review", "disputed")       # what a reviewer's to-do list shows
 CONFIDENCE = ("high", "moderate", "low", "very-low")
 RELEVANCE = ("high", "moderate", "low", "none")
 SMS_GRADES = (1, 2, 3, 4, 5)
+# what each choice means, beside the controls of the review form: the Maryland Scientific Methods
+# Scale's levels, GRADE's four levels of certainty, and relevance to the theme
+RUBRIC = {
+    "sms_grade": {
+        1: "Correlation between the intervention and the outcome at one point in time.",
+        2: "The outcome measured before and after, with no comparable control (or a comparison with no before).",
+        3: "Before and after, in the intervention and in a comparable control condition.",
+        4: "Before and after in several intervention and control units, controlling for other influences.",
+        5: "Units randomly assigned to the intervention and to control.",
+    },
+    "confidence": {
+        "high": "Very confident that the true effect lies close to the claim's.",
+        "moderate": "Moderately confident: the true effect is likely close, but may be substantially different.",
+        "low": "Limited confidence: the true effect may be substantially different.",
+        "very-low": "Very little confidence: the true effect is likely to be substantially different.",
+    },
+    "relevance": {
+        "high": "The claim answers the theme's central question.",
+        "moderate": "It bears on the theme, indirectly or in part.",
+        "low": "It touches the theme only at its edge.",
+        "none": "It is not evidence on the theme.",
+    },
+}
 
 
 @dataclass(frozen=True)
