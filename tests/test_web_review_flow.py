@@ -111,3 +111,23 @@ def test_a_visitor_is_offered_sign_in_and_comes_back(client, users):
     assert link["href"] == "/signin?next=/reviews?theme%3Dtargeted-deterrence"
     back = client.post("/signin", data={"name": "alice", "password": PASSWORD, "next": "/reviews?theme=targeted-deterrence"})
     assert back.headers["Location"] == "/reviews?theme=targeted-deterrence"
+
+
+def test_history_shows_who_when_and_what_changed(client, users):
+    signin(client, "alice")
+    submit(client, action="draft", sms_grade="2", confidence="low")
+    with client.application.app_context():
+        from webapp.kbstore import get_kb
+        version = next(r for r in reviews_of(get_kb().db, parse_target(TARGET)) if r.reviewer == "alice").version
+    submit(client, sms_grade="4", confidence="low", version=str(version))
+    signin(client, "ed")
+    page = page_of(client.get(f"/reviews/item/{TARGET}/history"))
+    rows = page.select("table.history tbody tr")
+    assert [r.select_one("td[data-label=What]").get_text(strip=True) for r in rows] == [
+        "started a review", "changed a review"]
+    changes = [li.get_text(" ", strip=True) for li in rows[1].select("ul.changes li")]
+    assert changes == ["sms grade : 2 → 4", "status : in-review → reviewed"]
+    when = rows[0].select_one("time[data-local]")
+    assert when["datetime"].startswith("20") and when.get_text().endswith("UTC")   # app.js shows local time
+    assert "{" not in page.select_one("table.history").get_text()                 # no raw JSON
+    assert page.h1.a["href"] == f"/reviews/item/{TARGET}"

@@ -21,6 +21,7 @@ from kb.reviews import (
     PermissionDenied,
     SigninLimit,
     add_tag,
+    HISTORY_ACTIONS,
     audit_history,
     blind_mode,
     create_review,
@@ -283,7 +284,18 @@ def history(target: str):
         _forbidden(exc)
     except KbError as exc:
         abort(404, str(exc))
-    return render_template("reviews/history.html", target=target, entries=entries)
+    return render_template("reviews/history.html", target=target, entries=entries, action_words=HISTORY_ACTIONS,
+                           shown_value=_shown_value)
+
+
+def _shown_value(value) -> str:
+    """A field's value in a history: a list as its items, nothing as a dash, long text cut."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    text = str(value)
+    return text if len(text) <= 160 else text[:157] + "…"
 
 
 @bp.get("/reviews/agreement")

@@ -31,6 +31,38 @@ class AuditEntry:
     def to_dict(self) -> dict:
         return dict(vars(self))
 
+    @property
+    def changes(self) -> list[tuple[str, Any, Any]]:
+        """(field, before, after) for each field the entry changed, in the record's order; the
+        bookkeeping fields (ids, versions, times, rendered HTML) left out."""
+        return changed_fields(self.before, self.after)
+
+    @property
+    def reviewer(self) -> str:
+        """Whose review the entry is about (a review's own `reviewer`), else the actor."""
+        record = self.after if isinstance(self.after, dict) else self.before if isinstance(self.before, dict) else {}
+        return str(record.get("reviewer") or self.actor)
+
+
+# what a reader of a history does not need to see changing
+BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at", "submitted_at", "note_html", "case_id",
+                         "evidence_id", "reviewer", "editor", "at"})
+ACTION_WORDS = {"review.create": "started a review", "review.update": "changed a review",
+                "review.reconciled": "marked the review reconciled", "reconcile": "reconciled the grades",
+                "setting.change": "changed a setting", "tag.add": "added a tag", "tag.update": "changed a tag",
+                "user.add": "added an account", "user.rehash": "renewed a password hash"}
+
+
+def changed_fields(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    """The fields whose value differs between two records (a missing record is all None)."""
+    old = before if isinstance(before, dict) else {}
+    new = after if isinstance(after, dict) else {}
+    if not isinstance(before, dict) and not isinstance(after, dict):
+        return [] if before == after else [("value", before, after)]
+    names = list(dict.fromkeys([*new, *old]))
+    return [(name, old.get(name), new.get(name)) for name in names
+            if name not in BOOKKEEPING and old.get(name) != new.get(name)]
+
 
 def record(conn: Connection, actor: str, action: str, target: str, before: Any = None, after: Any = None) -> None:
     """Append one entry. `actor` is a user name, `cli:<login>` or `kb build`."""

@@ -74,3 +74,14 @@ document.querySelectorAll("button.filters-toggle[aria-controls]").forEach(functi
     if (open) (panel.querySelector("[tabindex='-1']") || panel).focus();
   });
 });
+
+// Times written in UTC by the server (<time data-local datetime="...">) shown in the reader's own
+// time zone, e.g. "1 Dec 2026, 22:53 CET"; without this file the UTC text stays.
+document.querySelectorAll("time[data-local][datetime]").forEach(function (node) {
+  var when = new Date(node.getAttribute("datetime"));
+  if (isNaN(when.getTime())) return;
+  node.textContent = when.toLocaleString(undefined, {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  });
+  node.title = node.getAttribute("datetime");
+});
