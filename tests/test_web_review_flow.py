@@ -131,3 +131,23 @@ def test_history_shows_who_when_and_what_changed(client, users):
     assert when["datetime"].startswith("20") and when.get_text().endswith("UTC")   # app.js shows local time
     assert "{" not in page.select_one("table.history").get_text()                 # no raw JSON
     assert page.h1.a["href"] == f"/reviews/item/{TARGET}"
+
+
+def test_calibration_shows_each_reviewers_drift_from_the_reconciled_grade(client, users):
+    signin(client, "alice")
+    submit(client, sms_grade="5", confidence="low")                       # generous: +2
+    submit(client, target="sample-case/overdose-deaths", sms_grade="2", confidence="low")   # strict: -1
+    signin(client, "bob")
+    submit(client, sms_grade="3", confidence="low")                       # on the mark
+    signin(client, "ed")
+    client.post(f"/reviews/item/{TARGET}/reconcile", data={"sms_grade": "3", "reason": "time series"})
+    client.post("/reviews/item/sample-case/overdose-deaths/reconcile", data={"sms_grade": "3", "reason": "before-after"})
+    page = page_of(client.get("/reviews/calibration"))
+    rows = {r.th.get_text(strip=True): r for r in page.select("table.calibration tbody tr")}
+    assert set(rows) == {"alice", "bob"}
+    assert rows["alice"].select_one("td[data-label=Overall]").get_text(" ", strip=True) == "+0.50 (n 2, mean size 1.50)"
+    assert rows["bob"].select_one("td[data-label=Overall]").get_text(" ", strip=True) == "+0.00 (n 1, mean size 0.00)"
+    designs = rows["alice"].select_one("td[data-label='By study design']").get_text(" ", strip=True)
+    assert "Quasi-experimental: +2.00" in designs and "Before and after: -1.00" in designs
+    signin(client, "alice")
+    assert client.get("/reviews/calibration").status_code == 403

@@ -23,6 +23,7 @@ from kb.reviews import (
     add_tag,
     HISTORY_ACTIONS,
     audit_history,
+    reviewer_calibration,
     blind_mode,
     create_review,
     end_sessions,
@@ -306,6 +307,17 @@ def agreement_page():
     except PermissionDenied as exc:
         _forbidden(exc)
     return render_template("reviews/agreement.html", found=found, theme=theme, vocab=get_vocab())
+
+
+@bp.get("/reviews/calibration")
+def calibration_page():
+    """Each reviewer's drift from the reconciled grades: overall, by study design, by month."""
+    rows = get_kb().evidence("", limit=10 ** 6, drafts=True)[0].rows
+    try:
+        found = reviewer_calibration(get_kb().db, g.user, {(r.case_id, r.id): r.design for r in rows})
+    except PermissionDenied as exc:
+        _forbidden(exc)
+    return render_template("reviews/calibration.html", found=found)
 
 
 @bp.route("/reviews/settings", methods=["GET", "POST"])

@@ -31,7 +31,7 @@ EXPORTS = {
     "get_user": "accounts", "verify": "accounts", "end_sessions": "accounts",
 }
 ALIASES = {"review_agreement": ("agreement", "agreement"), "audit_history": ("audit", "history"),
-           "HISTORY_ACTIONS": ("audit", "ACTION_WORDS"),
+           "HISTORY_ACTIONS": ("audit", "ACTION_WORDS"), "reviewer_calibration": ("calibration", "calibration"),
            "SigninLimit": ("throttle", "Limit"), "reserve_signin": ("throttle", "reserve"),
            "release_signin": ("throttle", "release")}
 
