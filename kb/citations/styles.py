@@ -150,16 +150,18 @@ def format_references(entries: Iterable[Entry], style: str = "apa", output: str 
 
 
 def _first_name(entry: Entry) -> str:
-    """What an author-date style sorts an entry by first: its first author's (or editor's) name,
-    else its title; accent-folded and lowercased."""
+    """What an author-date style sorts an entry by first: its first author's (or editor's) name;
+    for a work with neither, its journal or newspaper (which Chicago and Cite Them Right put in the
+    author's place, telling 2016a from 2016b by it), else its title; accent-folded and lowercased."""
     from .exports import parse_names
     if isinstance(entry, Source):
         names = next((parse_names(entry.fields[role]) for role in ("author", "editor") if entry.fields.get(role)), [])
         name = names[0] if names else {}
-        text = name.get("family") or name.get("literal") or entry.fields.get("title", "")
+        text = (name.get("family") or name.get("literal") or entry.fields.get("journaltitle")
+                or entry.fields.get("journal") or entry.fields.get("title", ""))
     else:
         name = next(iter(entry.get("author") or entry.get("editor") or []), {})
-        text = name.get("family") or name.get("literal") or str(entry.get("title", ""))
+        text = name.get("family") or name.get("literal") or str(entry.get("container-title") or entry.get("title", ""))
     return _folded(text)
 
 
