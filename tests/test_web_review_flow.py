@@ -151,3 +151,21 @@ def test_calibration_shows_each_reviewers_drift_from_the_reconciled_grade(client
     assert "Quasi-experimental: +2.00" in designs and "Before and after: -1.00" in designs
     signin(client, "alice")
     assert client.get("/reviews/calibration").status_code == 403
+
+
+def test_the_queue_is_grouped_by_case_searchable_and_filtered(client, users):
+    signin(client, "alice")
+    page = page_of(client.get("/reviews"))
+    groups = {s.h3.get_text(strip=True): [li.a.get_text(strip=True) for li in s.select("li")]
+              for s in page.select("section.queue-case")}
+    assert groups["Ceasefire in Boston"] == ["Arrests did not change.", "Shootings fell after call-ins & meetings."]
+    assert "waiting for a first or second review" in page.select_one(".lead").get_text()
+    found = page_of(client.get("/reviews?q=boston"))                   # a case title matches
+    assert [s.h3.get_text(strip=True) for s in found.select("section.queue-case")] == ["Ceasefire in Boston"]
+    submit(client, action="draft")
+    mine = page_of(client.get("/reviews?state=mine"))
+    assert [li.a.get_text(strip=True) for li in mine.select("section.queue-case li")] == [
+        "Shootings fell after call-ins & meetings."]
+    assert "No waiting item matches." in page_of(client.get("/reviews?q=nothing-like-this")).get_text()
+    for bad in ("/reviews?state=done", "/reviews?page=0", "/reviews?theme=nope", "/reviews?q=" + "x" * 201):
+        assert client.get(bad).status_code == 400, bad

@@ -48,6 +48,7 @@ from kb.reviews import (
 )
 from webapp.kbstore import get_kb, get_vocab
 from webapp.params import whole_number
+from webapp.search import MAX_PAGE, int_arg
 from webapp.security import local_target
 
 bp = Blueprint("reviews", __name__)
@@ -132,21 +133,48 @@ def signout():
     return redirect(url_for("search.home"))
 
 
+QUEUE_PAGE = 50
+QUEUE_STATES = {"": "any", "none": "no review yet", "one": "one review, a second wanted", "mine": "yours, not submitted"}
+
+
 @bp.get("/reviews")
 def queue():
-    theme = request.args.get("theme") or None
+    """The review queue: items short of two submitted reviews, grouped by case, with a search over
+    claims and case titles, theme and state filters, and pages of QUEUE_PAGE items."""
+    args = request.args
+    theme = args.get("theme") or None
     if theme and theme not in get_vocab().terms("themes"):
-        abort(400, f"unknown theme {theme!r}")
+        abort(400, f"unknown theme {theme[:60]!r}; use one of: {', '.join(get_vocab().terms('themes'))}")
+    state = args.get("state", "")
+    if state not in QUEUE_STATES:
+        abort(400, f"state must be one of: {', '.join(s for s in QUEUE_STATES if s)}")
+    query = args.get("q", "").strip()
+    if len(query) > 200:
+        abort(400, "the search is longer than 200 characters")
+    page = int_arg(args, "page", 1, 1, MAX_PAGE)
     try:
         items = review_queue(get_kb().db, g.user, theme=theme)
         mine = todo_list(get_kb().db, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
+    titles = {c.id: c.title for c in get_kb().cases(drafts=True)}
+    waiting = len(items)
+    if query:
+        words = query.lower()
+        items = [i for i in items if words in i.title.lower() or words in titles.get(i.target.case_id, "").lower()]
+    if state:
+        items = [i for i in items if (state == "none" and i.reviews == 0) or (state == "one" and i.reviews == 1)
+                 or (state == "mine" and i.mine)]
+    shown = items[(page - 1) * QUEUE_PAGE: page * QUEUE_PAGE]
+    groups: dict[str, list] = {}
+    for entry in shown:
+        groups.setdefault(entry.target.case_id, []).append(entry)
     orphans = []
     if g.user.can("review.history"):     # editors see reviews whose item left the collection
         orphans = orphaned_reviews(get_kb().db)
-    return render_template("reviews/queue.html", items=items, mine=mine, theme=theme, vocab=get_vocab(),
-                           orphans=orphans)
+    return render_template("reviews/queue.html", groups=groups, titles=titles, total=len(items), waiting=waiting,
+                           mine=mine, theme=theme, state=state, states=QUEUE_STATES, query=query, page=page,
+                           pages=max(1, -(-len(items) // QUEUE_PAGE)), vocab=get_vocab(), orphans=orphans)
 
 
 def _item_context(target_text: str) -> dict:
