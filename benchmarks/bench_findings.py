@@ -15,7 +15,6 @@ import argparse
 import os
 import random
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -46,25 +45,13 @@ def vary(root: Path, seed: int = 11) -> None:
         path.write_text(re.sub(r"  - id: .*?strength: 3\n", item, text, flags=re.S), encoding="utf-8")
 
 
-def timed(fn, cases, rounds: int = 5) -> tuple[float, float]:
-    for case in cases:
-        fn(case)                                   # warm
-    samples = []
-    for _ in range(rounds):
-        for case in cases:
-            started = time.perf_counter()
-            fn(case)
-            samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10000)
     parser.add_argument("--keep", type=Path)
     args = parser.parse_args()
     from bench_core import generate
+    from bench_research import timed
 
     from kb.knowledgebase import KnowledgeBase, session
     from kb.storage.build import build
