@@ -11,7 +11,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from kb.knowledgebase import EMMIE, EVIDENCE_PARAMS, LEDGER_MOVES, VERDICT_RULES
 from webapp.kbstore import can_see_drafts, get_kb, get_vocab, label
-from webapp.search import checked_values, display, int_arg
+from webapp.search import FILTERS, checked_values, display, int_arg
 
 bp = Blueprint("findings", __name__)
 
@@ -108,16 +108,12 @@ def _ledger_request():
 def ledger():
     found, filters, by, opposite, moves = _ledger_request()
     everything = get_kb().evidence("", limit=0, drafts=can_see_drafts())[0].facets   # values for the menus
-    menus = [(param, display_label(param), [(value, display(param, value)) for value in sorted(everything.get(param, {}))])
+    menus = [(param, FILTERS[param].label, [(value, display(param, value)) for value in sorted(everything.get(param, {}))])
              for param in ("theme", "region", "country") if everything.get(param)]
     chosen = {**filters, **({"opposite": ["1"]} if opposite else {}), **({"by": [by]} if by != "theme" else {})}
     return render_template("findings/ledger.html", found=found, menus=menus, chosen=filters, by=by, opposite=opposite,
                            moves=moves, kept=chosen, output_moves=LEDGER_MOVES[0], harm_moves=LEDGER_MOVES[1],
-                           group_label=display_label(by))
-
-
-def display_label(param: str) -> str:
-    return {"theme": "Theme", "region": "Region", "country": "Country"}.get(param, param)
+                           group_label=FILTERS[by].label)
 
 
 @bp.get("/api/ledger")

@@ -157,8 +157,9 @@ def queue():
         mine = todo_list(get_kb().db, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
-    titles = {c.id: c.title for c in get_kb().cases(drafts=True)}
     waiting = len(items)
+    # case titles: every case's when the search needs them, else only those the page shows (below)
+    titles = {c.id: c.title for c in get_kb().cases(drafts=True)} if query else {}
     if query:
         words = query.lower()
         items = [i for i in items if words in i.title.lower() or words in titles.get(i.target.case_id, "").lower()]
@@ -166,6 +167,9 @@ def queue():
         items = [i for i in items if (state == "none" and i.reviews == 0) or (state == "one" and i.reviews == 1)
                  or (state == "mine" and i.mine)]
     shown = items[(page - 1) * QUEUE_PAGE: page * QUEUE_PAGE]
+    if not query:
+        wanted = {i.target.case_id for i in shown} | {r.target.case_id for r in mine}
+        titles = {c.id: c.title for c in get_kb().cases(drafts=True, ids=list(wanted))}
     groups: dict[str, list] = {}
     for entry in shown:
         groups.setdefault(entry.target.case_id, []).append(entry)
