@@ -11,6 +11,7 @@ database connection, opened when first needed and closed at the end; `kb.db` is 
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from .citations.styles import STYLES
 from .model import Case, Source
 from .related import Related
 from .related import related as find_related
-from .reviews.views import public_view, review_state_by_case
+from .reviews.views import public_view, reconciled_certainty, review_state_by_case
 from .settings import Settings
 from .storage import catalog, pages
 from .vocabulary import Vocabulary, load_vocabulary
@@ -358,7 +359,12 @@ class KnowledgeBase:
         every = self._evidence_items(drafts)
         chosen = self.case_ids_with(filters, drafts)
         group = rules.groups(self.verdicts(drafts), every.rows, chosen, self.harm_outcomes)
-        return rules.findings(group, every.rows, chosen, self.reconciled_grades())
+        found = rules.findings(group, every.rows, chosen, self.reconciled_grades())
+        if set(filters) == {"theme"} and len(filters["theme"]) == 1:   # a theme's: editors may have rated it
+            graded = reconciled_certainty(self.db, filters["theme"][0])
+            found = [dataclasses.replace(f, certainty=graded[f.outcome][0], graded=True, downgrades=graded[f.outcome][1])
+                     if f.outcome in graded else f for f in found]
+        return found
 
     @staticmethod
     def findings_table(found: list[rules.Finding], title: str, fmt: str, label) -> str:

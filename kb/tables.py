@@ -23,7 +23,8 @@ EVIDENCE_COLUMNS = ("case_id", "case_title", "evidence_id", "claim", "outcome", 
                     "reconciled_strength", "citation", "sources", "period", "countries", "url", "change",
                     "effect_value", "effect_type", "effect_unit", "effect_ci_low", "effect_ci_high", "effect_n")
 FINDINGS_COLUMNS = ("outcome", "verdict", "certainty", "cases", "items", "sources", "best_strength", "reviewed",
-                    "reason", "strongest_case", "strongest_claim", "strongest_design", "strongest_strength")
+                    "reason", "strongest_case", "strongest_claim", "strongest_design", "strongest_strength",
+                    "certainty_by", "downgraded_for")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _TAG = re.compile(r"<[^>]*>")
 # what Markdown (pandoc's and GitHub's) would read as markup inside a table cell; the rest stays
@@ -85,7 +86,8 @@ def findings_rows(found: Iterable[Finding], label) -> list[tuple]:
     return [(label("indicators", f.outcome), label("verdicts", f.verdict.verdict), f.certainty, f.verdict.cases,
              f.verdict.items, f.verdict.sources, f.verdict.best or "", f.verdict.reviewed, f.verdict.reason,
              f.strongest.case_title if f.strongest else "", f.strongest.claim if f.strongest else "",
-             label("designs", f.strongest.design) if f.strongest else "", f.strongest_strength or "")
+             label("designs", f.strongest.design) if f.strongest else "", f.strongest_strength or "",
+             "reviewers (GRADE)" if f.graded else "rules", "; ".join(f.downgrades))
             for f in found]
 
 
@@ -99,7 +101,10 @@ def findings_markdown(found: Iterable[Finding], title: str, label) -> str:
     lines = [f"## Summary of findings: {markdown_cell(title)}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in findings_rows(found, label):
         strongest = f"{row[9]}: {row[10]} ({row[11]}, SMS {row[12]})" if row[9] else ""
-        cells = (*row[:6], strongest)
+        certainty = f"{row[2]} (GRADE, reviewers" + (f"; rated down for {row[14]})" if row[14] else ")") \
+            if row[13] != "rules" else row[2]
+        cells = (row[0], row[1], certainty, *row[3:6], strongest)
         lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
-    lines += ["", "Verdicts and certainty follow the published rules of the knowledge base (docs/verdicts.md)."]
+    lines += ["", "Verdicts and certainty follow the published rules of the knowledge base (docs/verdicts.md); "
+              "a certainty marked GRADE is the reviewers' reconciled rating."]
     return "\n".join(lines) + "\n"

@@ -248,6 +248,8 @@ class Finding:
     certainty: str
     strongest: Item | None          # the item of highest strength (reconciled where reconciled)
     strongest_strength: int | None
+    graded: bool = False            # the certainty is the editors' reconciled GRADE rating, not the rules'
+    downgrades: tuple[str, ...] = ()   # GRADE's reasons for rating it down, when graded
 
 
 def findings(group: dict[str, Verdict], rows: Iterable[Item], case_ids: set[str], reconciled: dict) -> list[Finding]:

@@ -17,7 +17,7 @@ from test_reviews import FIRST, GRADED, PASSWORD, USERS, cheap_hashing, env  # n
 from test_reviews_io import fresh  # noqa: F401  (fixture)
 
 from kb import storage
-from kb.reviews import accounts
+from kb.reviews import accounts, questions
 from kb.reviews.agreement import agreement
 from kb.reviews.backup import backup
 from kb.reviews.io import dumps, export_records, import_records, load_file
@@ -161,7 +161,13 @@ STEP = st.fixed_dictionaries({
     "tags": st.lists(st.sampled_from(["a", "b-c", "small-sample"]), max_size=3),
     "status": st.sampled_from(["unreviewed", "in-review", "reviewed", "disputed"]),
     "reconcile": st.booleans(),
+    # coding questions (issue 14): a ROBINS-I domain of an item; a number and a multiple choice of a case
+    "answers": st.fixed_dictionaries({
+        "robins-d1": st.one_of(st.none(), st.sampled_from(["low", "moderate", "serious", "critical", "no-information"])),
+        "count": st.one_of(st.none(), st.integers(-5, 10 ** 6), st.floats(allow_nan=False, allow_infinity=False)),
+        "kinds": st.lists(st.sampled_from(["a", "b", "c"]), max_size=3)}),
 })
+CASE_QUESTIONS = ("count", "kinds")
 
 
 def _apply(env, step) -> None:
@@ -170,6 +176,8 @@ def _apply(env, step) -> None:
     from kb.reviews.service import get_reconciliation, reviews_of
     actor, target = env[step["reviewer"]], parse_target(step["target"])
     values = {k: step[k] for k in ("sms_grade", "confidence", "relevance", "note", "tags", "status")}
+    values["answers"] = {k: v for k, v in step.get("answers", {}).items()
+                         if (k in CASE_QUESTIONS) == (target.scope == "case")}
     try:
         mine = [r for r in reviews_of(env.engine, target) if r.reviewer == actor.name]
         if mine:
@@ -178,7 +186,8 @@ def _apply(env, step) -> None:
             create_review(env.engine, actor, target, values)
         if step["reconcile"] and step["sms_grade"]:
             current = get_reconciliation(env.engine, target)
-            reconcile(env.engine, env["ed"], target, {"sms_grade": step["sms_grade"], "confidence": step["confidence"]},
+            reconcile(env.engine, env["ed"], target, {"sms_grade": step["sms_grade"], "confidence": step["confidence"],
+                                                      "answers": values["answers"]},
                       step["note"].strip() or "reason", version=current.version if current else None)
     except (InvalidReview, ConflictError):
         pass   # refused by the service, as the form would be: nothing to export
@@ -212,6 +221,11 @@ def template(tmp_path_factory):
         engine = storage.make_engine(f"sqlite:///{root / '.kb' / 'kb.sqlite3'}")
         for user, role in USERS.items():
             accounts.add_user(engine, system_actor(), user, role, PASSWORD)
+        questions.install_set(engine, system_actor(), "robins-i")
+        questions.edit_question(engine, system_actor(), "robins-d1", {"help": "Confounding, reworded"}, version=1)
+        questions.add_question(engine, system_actor(), questions.Question("count", "How many sites?", "case", "number"))
+        questions.add_question(engine, system_actor(), questions.Question(
+            "kinds", "Kinds", "case", "multiple", (("a", "A"), ("b", "B"), ("c", "C"))))
         engine.dispose()
     return root
 

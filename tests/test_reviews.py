@@ -22,7 +22,8 @@ from kb.errors import UnknownIdError
 from kb.reviews import accounts, audit, notes
 from kb.reviews.agreement import agreement
 from kb.reviews.errors import ConflictError, InvalidReview, PermissionDenied
-from kb.reviews.io import export_records
+from kb.reviews import assign, calibration, discussion, questions
+from kb.reviews.io import export_records, robvis_rows
 from kb.reviews.orphans import follow_former_ids, orphaned_reconciliations, orphaned_reviews
 from kb.reviews.roles import ANONYMOUS, User, system_actor
 from kb.reviews.service import (
@@ -126,12 +127,19 @@ ACTIONS = {
     "see agreement": lambda env, actor: agreement(env.engine, actor),
     "export reviews": lambda env, actor: export_records(env.engine, actor),
     "manage accounts": lambda env, actor: accounts.add_user(env.engine, actor, "zed", "reviewer", PASSWORD),
+    "define questions": lambda env, actor: questions.install_set(env.engine, actor, "robins-i"),
+    "assign items": lambda env, actor: assign.assign(env.engine, actor, ["alice"], targets=[FIRST]),
+    "write a discussion note": lambda env, actor: discussion.set_discussion(env.engine, actor, FIRST, "Look again",
+                                                                           None),
+    "export robvis": lambda env, actor: robvis_rows(env.engine, actor),
+    "see calibration": lambda env, actor: calibration.calibration(env.engine, actor, {}),
 }
 ALLOWED = {  # the table of the issue: roles are cumulative; nobody edits another's review
     "reader": set(),
     "reviewer": {"read reviews", "write own review"},
     "editor": {"read reviews", "write own review", "reconcile", "manage tags", "switch blind mode", "see history",
-               "see agreement", "export reviews"},
+               "see agreement", "export reviews", "define questions", "assign items", "write a discussion note",
+               "export robvis", "see calibration"},
     "admin": set(ACTIONS) - {"edit another's review"},
 }
 MATRIX = [(role, action, action in ALLOWED[role]) for role in ALLOWED for action in ACTIONS]
@@ -272,7 +280,7 @@ def test_editors_see_everything_and_blind_mode_can_be_switched_off(env):
      "reconciled is set by an editor's reconciliation"),
     ({"status": "reviewed"}, "sms_grade", "is required when the status is reviewed"),
     ({"note": "x" * 20_001}, "note", "too long: 20001 characters, at most 20000"),
-    ({"grade": 3}, "grade", "unknown field; use: sms_grade, confidence, relevance, tags, status, note"),
+    ({"grade": 3}, "grade", "unknown field; use: sms_grade, confidence, relevance, tags, status, note, answers"),
 ])
 def test_invalid_values_are_refused_by_field(env, values, field, message):
     with pytest.raises(InvalidReview) as caught:

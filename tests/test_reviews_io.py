@@ -90,7 +90,7 @@ def test_export_shape(reviewed):
         4, "low", None, "reconciled", 3)
     assert records[1]["note"] == NOTE and records[1]["tags"] == ["a", "b-c"]
     data = json.loads(dumps(records, "json"))
-    assert (data["format"], data["version"], data["records"]) == ("kb-reviews", 2, records)
+    assert (data["format"], data["version"], data["records"]) == ("kb-reviews", 3, records)
 
 
 def test_importing_the_same_export_twice_changes_nothing(reviewed, tmp_path):
@@ -140,14 +140,14 @@ def test_a_bad_record_means_nothing_is_imported(reviewed, fresh):
         "record 4: field 'confidence': value 'sure': 'sure' is not one of: high, moderate, low, very-low",
         "record 4: field 'created_at': value 'yesterday': must be an ISO 8601 date and time",
         "record 5: duplicate of record 2 (review of first/overdose-deaths by alice)",
-        "record 6: field 'record': value 'comment': must be one of: review, reconciliation",
+        "record 6: field 'record': value 'comment': must be one of: review, reconciliation, question",
         "record 7: field 'note': value ' ': a reconciliation needs its reason here",
         "record 7: field 'tags': value ['x']: a reconciliation has no tags",
         "record 8: field 'extra': value 1: unknown column",
         "record 8: field 'note': value None: is missing",
         "record 9: a record must be an object with the columns record, case_id, evidence_id, reviewer, sms_grade, "
         "confidence, relevance, tags, status, note, version, created_at, updated_at, independent_sms_grade, "
-        "independent_confidence, independent_relevance, submitted_at",
+        "independent_confidence, independent_relevance, submitted_at, answers, independent_answers",
     ]
     assert (count(fresh, reviews), count(fresh, audit_log)) == before
 

@@ -50,8 +50,8 @@ def create_app(config: dict | Settings | None = None) -> Flask:
     kbstore.init_app(app, settings)
     errors.init_app(app)
     security.init_app(app)
-    from webapp import api, basket, cases, compare, evidence, findings, reviews, search, sources, unapi
-    for module in (search, cases, evidence, findings, sources, basket, compare, reviews, api, unapi):
+    from webapp import api, basket, cases, compare, evidence, findings, review_admin, reviews, search, sources, unapi
+    for module in (search, cases, evidence, findings, sources, basket, compare, reviews, review_admin, api, unapi):
         app.register_blueprint(module.bp)
     csrf.exempt(api.bp)  # read-only JSON; state-changing API calls (reviews) carry their own token
     app.jinja_env.globals.update(kbstore.template_globals())

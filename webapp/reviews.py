@@ -45,6 +45,13 @@ from kb.reviews import (
     update_review,
     verify,
     visible_reviews,
+    withheld,
+    discussion_for,
+    set_discussion,
+    list_questions,
+    versions_by_key,
+    answer_views,
+    assignments,
 )
 from webapp.kbstore import get_kb, get_vocab
 from webapp.params import whole_number
@@ -134,7 +141,8 @@ def signout():
 
 
 QUEUE_PAGE = 50
-QUEUE_STATES = {"": "any", "none": "no review yet", "one": "one review, a second wanted", "mine": "yours, not submitted"}
+QUEUE_STATES = {"": "any", "assigned": "assigned to you", "none": "no review yet", "one": "one review, a second wanted",
+                "mine": "yours, not submitted"}
 
 
 @bp.get("/reviews")
@@ -153,7 +161,7 @@ def queue():
         abort(400, "the search is longer than 200 characters")
     page = int_arg(args, "page", 1, 1, MAX_PAGE)
     try:
-        items = review_queue(get_kb().db, g.user, theme=theme)
+        items = review_queue(get_kb().db, g.user, theme=theme, outcomes=_outcomes_asked())
         mine = todo_list(get_kb().db, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
@@ -165,20 +173,47 @@ def queue():
         items = [i for i in items if words in i.title.lower() or words in titles.get(i.target.case_id, "").lower()]
     if state:
         items = [i for i in items if (state == "none" and i.reviews == 0) or (state == "one" and i.reviews == 1)
-                 or (state == "mine" and i.mine)]
+                 or (state == "mine" and i.mine) or (state == "assigned" and i.assigned)]
+    assigned = sum(1 for i in items if i.assigned)
     shown = items[(page - 1) * QUEUE_PAGE: page * QUEUE_PAGE]
     if not query:
         wanted = {i.target.case_id for i in shown} | {r.target.case_id for r in mine}
         titles = {c.id: c.title for c in get_kb().cases(drafts=True, ids=list(wanted))}
+    titles.update(_outcome_titles())
     groups: dict[str, list] = {}
     for entry in shown:
         groups.setdefault(entry.target.case_id, []).append(entry)
+    groups = dict(sorted(groups.items(), key=lambda kv: not any(e.assigned for e in kv[1])))   # assigned first
     orphans = []
     if g.user.can("review.history"):     # editors see reviews whose item left the collection
         orphans = orphaned_reviews(get_kb().db)
     return render_template("reviews/queue.html", groups=groups, titles=titles, total=len(items), waiting=waiting,
+                           assigned=assigned,
                            mine=mine, theme=theme, state=state, states=QUEUE_STATES, query=query, page=page,
                            pages=max(1, -(-len(items) // QUEUE_PAGE)), vocab=get_vocab(), orphans=orphans)
+
+
+def _outcomes_asked() -> tuple[str, ...]:
+    """The harm outcomes reviewers rate per theme, when a question is asked of outcomes (GRADE)."""
+    return tuple(get_kb().harm_outcomes) if list_questions(get_kb().db, "outcome") else ()
+
+
+def _outcome_titles() -> dict[str, str]:
+    return {f"@{name}": f"{term.label}: certainty per outcome" for name, term in get_vocab().terms("themes").items()}
+
+
+def _outcome_context(target) -> dict:
+    """What a reviewer rates for a theme's outcome: the theme's evidence items on it."""
+    vocab = get_vocab()
+    if target.theme not in vocab.terms("themes") or target.evidence_id not in get_kb().harm_outcomes:
+        abort(404, f"nothing to review at {str(target)!r}")
+    rows = get_kb().evidence(filters={"theme": [target.theme], "outcome": [target.evidence_id]}, limit=500,
+                             drafts=True)[0].rows
+    if not rows:
+        abort(404, f"no evidence on {target.evidence_id!r} in the theme {target.theme!r}")
+    verdict = get_kb().group_verdicts({"theme": [target.theme]}, drafts=True).get(target.evidence_id)
+    title = f"{vocab.label('themes', target.theme)}: {vocab.label('indicators', target.evidence_id)}"
+    return {"case": None, "item": None, "outcome_rows": rows, "outcome_title": title, "outcome_verdict": verdict}
 
 
 def _item_context(target_text: str) -> dict:
@@ -192,21 +227,65 @@ def _item_context(target_text: str) -> dict:
         target = parse_target(target_text)
     except KbError as exc:
         abort(404, str(exc))
-    case = get_kb().case(target.case_id, drafts=True)
-    item = next((e for e in case.evidence if e.id == target.evidence_id), None) if case else None
-    if case is None or (target.evidence_id and item is None):
-        abort(404, f"nothing to review at {target_text!r}")
+    if target.scope == "outcome":
+        about = _outcome_context(target)
+    else:
+        case = get_kb().case(target.case_id, drafts=True)
+        item = next((e for e in case.evidence if e.id == target.evidence_id), None) if case else None
+        if case is None or (target.evidence_id and item is None):
+            abort(404, f"nothing to review at {target_text!r}")
+        about = {"case": case, "item": item}
+    engine = get_kb().db
     try:
-        reviews = visible_reviews(get_kb().db, target, g.user)
+        reviews = visible_reviews(engine, target, g.user)
+        discussion = discussion_for(engine, target, g.user)
     except PermissionDenied as exc:
         _forbidden(exc)
     own = next((r for r in reviews if r.reviewer == g.user.name), None)
-    independent = independent_grades_of(get_kb().db, [r.id for r in reviews if not r.hidden])
-    return {"target": target, "case": case, "item": item, "reviews": reviews, "own": own, "independent": independent,
-            "reconciliation": get_reconciliation(get_kb().db, target), "blind": blind_mode(get_kb().db),
+    independent = independent_grades_of(engine, [r.id for r in reviews if not r.hidden])
+    hold = withheld(engine, target, g.user)
+    versions = versions_by_key(engine)
+    latest = {q.key: q for q in list_questions(engine, include_retired=True)}
+    given = assignments(engine, target=target)
+    return {"target": target, **about, "reviews": reviews, "own": own, "independent": independent,
+            "reconciliation": None if hold else get_reconciliation(engine, target), "blind": blind_mode(engine) or hold,
+            "questions": [q for q in latest.values() if q.active and q.scope == target.scope],
+            "answers_of": lambda record: answer_views(record.answers, versions, latest) if record else [],
+            "discussion": discussion, "assigned_to": [a.reviewer for a in given],
+            "assigned_here": next((a for a in given if a.reviewer == g.user.name), None),
             "tags": list_tags(get_kb().db), "grades": SMS_GRADES, "rubric": RUBRIC,
             "confidences": CONFIDENCE, "relevances": RELEVANCE, "statuses": STATUSES[:-1],
-            "disagreeing": _disagreeing(reviews)}
+            "disagreeing": _disagreeing(reviews), "answer_value": _answer_value}
+
+
+def _answer_value(values: dict | None, key: str):
+    """A question's answer in a form's values: stored ({"version", "value"}) or as typed."""
+    answer = (values or {}).get("answers", {}).get(key)
+    return answer.get("value") if isinstance(answer, dict) and "version" in answer else answer
+
+
+def _form_answers(questions) -> dict:
+    """The answers of the form's question controls (`q-<key>`), by key, for the questions the
+    form lists in its hidden `asked` fields (a form without them, an older page or a script,
+    leaves the stored answers as they are); a number that does not parse stays as typed, so the
+    error names it."""
+    form, found = request.form, {}
+    asked = set(form.getlist("asked"))
+    for question in (q for q in questions if q.key in asked):
+        name = f"q-{question.key}"
+        if question.kind == "multiple":
+            found[question.key] = form.getlist(name)
+        elif question.kind == "number":
+            text = form.get(name, "").strip()[:40]
+            try:
+                found[question.key] = float(text) if text else None
+            except ValueError:
+                found[question.key] = text
+            if isinstance(found[question.key], float) and found[question.key].is_integer():
+                found[question.key] = int(found[question.key])
+        else:
+            found[question.key] = form.get(name) or None
+    return found
 
 
 def _disagreeing(reviews) -> set[str]:
@@ -224,7 +303,7 @@ def item(target: str):
 ACTIONS = {"draft": "in-review", "submit": "reviewed"}
 
 
-def _form_values() -> tuple[dict, list[tuple[str, str]]]:
+def _form_values(questions=()) -> tuple[dict, list[tuple[str, str]]]:
     """The review's values from the form, and the free tags that were rewritten as the list writes
     tags ("Gang Violence" -> "gang-violence"). "Save draft" keeps the review in review; "Submit"
     hands it in (as disputed when the reviewer disputes the claim); a form without either button
@@ -245,16 +324,20 @@ def _form_values() -> tuple[dict, list[tuple[str, str]]]:
         status = "disputed"
     return ({"sms_grade": whole_number(form.get("sms_grade")),
              "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None,
-             "tags": form.getlist("tags") + free, "status": status, "note": form.get("note", "")}, renamed)
+             "tags": form.getlist("tags") + free, "status": status, "note": form.get("note", ""),
+             **({"answers": _form_answers(questions)} if request.form.getlist("asked") else {})}, renamed)
 
 
 def _next_item(current: str) -> str | None:
     """After a submission: the reviewer's next open review, else the next item still short of two
     reviews that is not theirs."""
+    for entry in review_queue(get_kb().db, g.user, outcomes=_outcomes_asked(), limit=50):
+        if entry.assigned and str(entry.target) != current:
+            return str(entry.target)
     for review in todo_list(get_kb().db, g.user):
         if str(review.target) != current:
             return str(review.target)
-    for entry in review_queue(get_kb().db, g.user, limit=50):
+    for entry in review_queue(get_kb().db, g.user, outcomes=_outcomes_asked(), limit=50):
         if not entry.mine and str(entry.target) != current:
             return str(entry.target)
     return None
@@ -263,7 +346,7 @@ def _next_item(current: str) -> str | None:
 @bp.post("/reviews/item/<path:target>")
 def save(target: str):
     context = _item_context(target)
-    values, renamed = _form_values()
+    values, renamed = _form_values(context["questions"])
     try:
         if context["own"] is None:
             create_review(get_kb().db, g.user, context["target"], values)
@@ -295,7 +378,8 @@ def reconcile_item(target: str):
     context = _item_context(target)
     form = request.form
     grades = {"sms_grade": whole_number(form.get("sms_grade")),
-              "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None}
+              "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None,
+              **({"answers": _form_answers(context["questions"])} if form.getlist("asked") else {})}
     try:
         reconcile(get_kb().db, g.user, context["target"], grades, form.get("reason", ""),
                   version=whole_number(form.get("version")))
@@ -307,6 +391,23 @@ def reconcile_item(target: str):
         return render_template("reviews/item.html", form=None, invalid=exc.errors, **context), 400
     flash("Reconciled grade recorded.", "ok")
     return redirect(url_for("reviews.item", target=target))
+
+
+@bp.post("/reviews/item/<path:target>/discussion")
+def discuss(target: str):
+    """An editor's discussion note on the item, for its reviewers once they have submitted."""
+    context = _item_context(target)
+    try:
+        set_discussion(get_kb().db, g.user, context["target"], request.form.get("note", ""),
+                       whole_number(request.form.get("version")))
+    except PermissionDenied as exc:
+        _forbidden(exc)
+    except ConflictError as exc:
+        return render_template("reviews/item.html", form=None, conflict=str(exc), **_item_context(target)), 409
+    except InvalidReview as exc:
+        return render_template("reviews/item.html", form=None, invalid=exc.errors, **context), 400
+    flash("Discussion note saved: the item's reviewers see it once they have submitted.", "ok")
+    return redirect(url_for("reviews.item", target=target) + "#discussion-h")
 
 
 @bp.get("/reviews/item/<path:target>/history")
@@ -338,7 +439,12 @@ def agreement_page():
         found = review_agreement(get_kb().db, g.user, theme=theme)
     except PermissionDenied as exc:
         _forbidden(exc)
-    return render_template("reviews/agreement.html", found=found, theme=theme, vocab=get_vocab())
+    names = {"sms_grade": "SMS grade", "confidence": "Certainty (confidence)", "relevance": "Relevance"}
+    asked = list_questions(get_kb().db, include_retired=True)
+    names.update({f"answers.{q.key}": q.label for q in asked})
+    ordinal = {"sms_grade", *(f"answers.{q.key}" for q in asked if q.ordinal)}
+    return render_template("reviews/agreement.html", found=found, theme=theme, vocab=get_vocab(), field_names=names,
+                           ordinal=ordinal)
 
 
 @bp.get("/reviews/calibration")

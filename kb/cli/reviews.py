@@ -153,15 +153,20 @@ def reviews() -> None:
 
 
 @reviews.command("export")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
-              help="json keeps types; csv opens as one table (tags joined with ';').")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "robvis"]), default="json", show_default=True,
+              help="json keeps types; csv opens as one table (tags joined with ';'); robvis: the reconciled "
+                   "ROBINS-I judgements as robvis's CSV (Study, D1..D7, Overall, Weight), export only.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 @pass_ctx
 def reviews_export(obj: Context, fmt: str, output: Path | None) -> None:
-    """Every review and reconciliation, for backups and analysis; `kb reviews import` reads it back."""
-    from ..reviews.io import dumps, export_records
+    """Every review, reconciliation and coding question (every version), for backups and analysis;
+    `kb reviews import` reads it back. `--format robvis` writes the risk-of-bias table instead."""
+    from ..reviews.io import dumps, export_records, robvis_csv, robvis_rows
     with _engine(obj) as engine:
-        text = dumps(export_records(engine, system_actor()), fmt)
+        if fmt == "robvis":
+            text = robvis_csv(robvis_rows(engine, system_actor()))
+        else:
+            text = dumps(export_records(engine, system_actor()), fmt)
     emit(text, output)
     if output is not None:
         click.echo(f"wrote {output}", err=True)
@@ -250,8 +255,12 @@ def _print_agreement(report) -> None:
                 extra = f", weighted {_number(pair.weighted_kappa)}" if pair.weighted_kappa is not None else ""
                 click.echo(f"    {' / '.join(pair.reviewers)}: {pair.items} item(s), {_number(pair.percent, True)}, "
                            f"kappa {_number(pair.kappa)}{extra}")
-    click.echo(f"disagreements: {len(report.disagreements)}")
-    for item in report.disagreements:
+    for stats in report.questions.values():
+        weighted = f", weighted kappa {_number(stats.weighted_kappa)}" if stats.weighted_kappa is not None else ""
+        click.echo(f"question {stats.field[len('answers.'):]}: {stats.items} item(s), {stats.comparisons} comparison(s), "
+                   f"agreement {_number(stats.percent, True)}, kappa {_number(stats.kappa)}{weighted}")
+    click.echo(f"open disagreements: {len(report.open)} (and {len(report.settled)} reconciled since)")
+    for item in report.open:
         click.echo(f"  {item.target} {item.field}: " + ", ".join(f"{r} {v}" for r, v in item.values.items()))
 
 
@@ -275,3 +284,101 @@ def backup(obj: Context, to: Path | None) -> None:
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"backup written to {report.folder} ({', '.join(report.files)}; {report.records} review record(s))")
+
+
+@reviews.group("questions")
+def reviews_questions() -> None:
+    """Coding questions reviewers answer beside the grade (versioned; editors define them)."""
+
+
+@reviews_questions.command("list")
+@click.option("--all", "include_retired", is_flag=True, help="Also retired questions.")
+@click.option("--format", "output_format", type=OUTPUT_FORMATS, default="text", show_default=True)
+@pass_ctx
+def questions_list(obj: Context, include_retired: bool, output_format: str) -> None:
+    """The current version of each question."""
+    from ..reviews.questions import list_questions
+    with _engine(obj) as engine:
+        found = list_questions(engine, include_retired=include_retired)
+    if output_format == "json":
+        click.echo(json.dumps([q.to_dict() for q in found], indent=2, ensure_ascii=False))
+        return
+    for q in found:
+        choices = f" [{', '.join(q.choice_values)}]" if q.choices else ""
+        click.echo(f"{q.key:<24} v{q.version:<3} {q.scope:<8} {q.kind:<8} {q.label}{choices}"
+                   f"{'' if q.active else ' (retired)'}")
+    click.echo(f"{len(found)} question(s)", err=True)
+
+
+@reviews_questions.command("show")
+@click.argument("key")
+@pass_ctx
+def questions_show(obj: Context, key: str) -> None:
+    """Every version of one question, as JSON."""
+    from ..reviews.questions import get_question, question_versions
+    with _engine(obj) as engine:
+        get_question(engine, key)
+        click.echo(json.dumps([q.to_dict() for q in question_versions(engine, key)], indent=2, ensure_ascii=False))
+
+
+@reviews_questions.command("add")
+@click.argument("key")
+@click.option("--label", required=True, help="The question as reviewers read it.")
+@click.option("--help-text", "help_text", default="", help="Help shown under the question.")
+@click.option("--scope", type=click.Choice(["evidence", "case", "outcome"]), default="evidence", show_default=True)
+@click.option("--kind", type=click.Choice(["single", "multiple", "number", "text"]), default="single", show_default=True)
+@click.option("--choice", "choices", multiple=True, metavar="VALUE=LABEL", help="A choice (repeat, in order).")
+@click.option("--ordinal", is_flag=True, help="The choices are ordered (weighted kappa).")
+@click.option("--required", is_flag=True, help="A submitted review must answer it.")
+@click.option("--position", type=click.IntRange(0, 10 ** 6), default=0, show_default=True)
+@pass_ctx
+def questions_add(obj: Context, key: str, label: str, help_text: str, scope: str, kind: str, choices: tuple[str, ...],
+                  ordinal: bool, required: bool, position: int) -> None:
+    """Add question KEY (version 1); choices as `--choice low=Low --choice high=High`. For the
+    built-in ROBINS-I and GRADE sets, see `add-set`."""
+    from ..reviews.errors import InvalidReview
+    from ..reviews.questions import Question, add_question, parse_choices
+    with _engine(obj, create=True) as engine:
+        try:
+            question = add_question(engine, system_actor(), Question(
+                key, label, scope, kind, parse_choices("\n".join(choices)), help_text, ordinal, required,
+                position=position))
+        except InvalidReview as exc:
+            raise click.ClickException("; ".join(f"{k}: {v}" for k, v in exc.errors.items())) from None
+    click.echo(f"added question {question.key} (version 1)")
+
+
+@reviews_questions.command("add-set")
+@click.argument("name", type=click.Choice(["robins-i", "grade"]))
+@pass_ctx
+def questions_add_set(obj: Context, name: str) -> None:
+    """Add a built-in set: ROBINS-I (seven domains and overall) or GRADE (certainty per theme x outcome)."""
+    from ..reviews.questions import install_set
+    with _engine(obj, create=True) as engine:
+        added = install_set(engine, system_actor(), name)
+    click.echo(f"added {len(added)} question(s) of {name}" + ("" if added else " (all were there)"))
+
+
+@reviews.command("assign")
+@click.argument("reviewers", nargs=-1, required=True)
+@click.option("--item", "items", multiple=True, metavar="CASE/EVIDENCE", help="An item (repeatable).")
+@click.option("--case", metavar="CASE", help="Every evidence item of a case.")
+@click.option("--theme", metavar="THEME", help="Every item of a theme (or, with --share, the pool to draw from).")
+@click.option("--share", type=click.FloatRange(0, 1, min_open=True), help="A random fraction of the items.")
+@click.option("--per-item", type=click.IntRange(1, 20), default=2, show_default=True,
+              help="Reviewers per item of a share.")
+@click.option("--calibration", type=click.IntRange(1, 1000), help="Seed this many reconciled items (calibration).")
+@click.option("--seed", type=int, help="Random seed, for a share or calibration draw that can be repeated.")
+@pass_ctx
+def reviews_assign(obj: Context, reviewers: tuple[str, ...], items: tuple[str, ...], case: str | None,
+                   theme: str | None, share: float | None, per_item: int, calibration: int | None,
+                   seed: int | None) -> None:
+    """Assign items to REVIEWERS: single items, a case, a theme, a random share for double grading,
+    or calibration items. Items already assigned to a reviewer are skipped."""
+    from ..reviews.assign import assign
+    from ..reviews.records import parse_target
+    with _engine(obj) as engine:
+        report = assign(engine, system_actor(), list(reviewers),
+                        targets=[parse_target(t) for t in items] if items else None, case=case, theme=theme,
+                        share=share, per_item=per_item, calibration=calibration, seed=seed)
+    click.echo(f"{len(report.created)} assignment(s) made, {report.skipped} already there")

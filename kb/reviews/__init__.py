@@ -8,7 +8,9 @@ Modules: `vocab` (every field, choice, role, permission and setting, declared on
 (schema and transaction helpers), `roles` (who acts, permission checks), `accounts` (users and
 passwords), `records` (domain objects and field validation), `service` (reviews, blind mode,
 reconciliation; re-exports `views` (queue, to-do list, public view), `taglist` and `settings`),
-`notes` (Markdown notes to safe HTML), `agreement`, `audit`, `io` (export/import), `orphans`
+`notes` (Markdown notes to safe HTML), `questions` (coding questions and their answers, with the
+ROBINS-I and GRADE sets), `assign` (allocation and calibration seeds), `discussion` (editors' notes
+on disputed items), `agreement`, `calibration`, `audit`, `io` (export/import, robvis), `orphans`
 (reviews whose item is gone; following `former_ids`), `backup`, `errors`.
 """
 from __future__ import annotations
@@ -29,11 +31,17 @@ EXPORTS = {
     "PUBLIC_REVIEW_STATES": "views", "REVIEW_STATES": "views",
     "CONFIDENCE": "vocab", "RELEVANCE": "vocab", "SMS_GRADES": "vocab", "STATUSES": "vocab", "RUBRIC": "vocab",
     "get_user": "accounts", "verify": "accounts", "end_sessions": "accounts",
+    "Question": "questions", "QUESTION_SETS": "questions", "list_questions": "questions", "add_question": "questions",
+    "edit_question": "questions", "install_set": "questions", "parse_choices": "questions",
+    "versions_by_key": "questions", "answer_views": "questions", "get_question": "questions",
+    "unassign": "assign", "assignments": "assign", "workload": "assign",
+    "discussion_for": "discussion", "set_discussion": "discussion", "withheld": "service",
+    "ASSIGNMENT_KINDS": "vocab", "SCOPES": "vocab", "QUESTION_KINDS": "vocab",
 }
 ALIASES = {"review_agreement": ("agreement", "agreement"), "audit_history": ("audit", "history"),
            "HISTORY_ACTIONS": ("audit", "ACTION_WORDS"), "reviewer_calibration": ("calibration", "calibration"),
            "SigninLimit": ("throttle", "Limit"), "reserve_signin": ("throttle", "reserve"),
-           "release_signin": ("throttle", "release")}
+           "release_signin": ("throttle", "release"), "assign_items": ("assign", "assign")}
 
 
 def __getattr__(name: str):

@@ -23,7 +23,8 @@ from sqlalchemy.engine import Connection, Engine
 from .. import storage
 from .records import Target
 from .roles import User, acting
-from .tables import independent_grades, reading, reviews
+from .questions import UNORDERED, list_questions
+from .tables import independent_grades, reading, reconciliations, reviews
 from .vocab import FIELDS, GRADED_FIELDS, SMS_GRADES, SUBMITTED
 
 WEIGHTS = ("linear", "quadratic")
@@ -89,8 +90,9 @@ class FieldAgreement:
 @dataclass
 class Disagreement:
     target: str
-    field: str
+    field: str                  # a graded field, or `answers.<question key>`
     values: dict[str, object]
+    reconciled: bool = False    # an editor has reconciled the item since
 
 
 @dataclass
@@ -100,6 +102,15 @@ class AgreementReport:
     themes: dict[str, dict[str, FieldAgreement]]
     disagreements: list[Disagreement]
     revised: list[dict] = field(default_factory=list)   # grades changed after the reveal
+    questions: dict[str, FieldAgreement] = field(default_factory=dict)   # coding questions, overall
+
+    @property
+    def open(self) -> list[Disagreement]:
+        return [d for d in self.disagreements if not d.reconciled]
+
+    @property
+    def settled(self) -> list[Disagreement]:
+        return [d for d in self.disagreements if d.reconciled]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -110,8 +121,12 @@ def _mean(values: list[float | None]) -> float | None:
     return sum(defined) / len(defined) if defined else None
 
 
-def field_agreement(name: str, ratings: dict[Target, dict[str, object]], weights: str = "linear") -> FieldAgreement:
-    """Agreement on one field; `ratings` maps each item to {reviewer: value} (None = not rated)."""
+def field_agreement(name: str, ratings: dict[Target, dict[str, object]], weights: str = "linear",
+                    categories: Sequence | None = None) -> FieldAgreement:
+    """Agreement on one field; `ratings` maps each item to {reviewer: value} (None = not rated).
+    `categories`: the ordered scale of an ordinal field other than the review's own (a coding
+    question's choices); pairs with a value off the scale ("no information") are left out of the
+    weighted kappa only."""
     by_pair: dict[tuple[str, str], list[Pair]] = defaultdict(list)
     result = FieldAgreement(name)
     for values in ratings.values():
@@ -119,10 +134,12 @@ def field_agreement(name: str, ratings: dict[Target, dict[str, object]], weights
         result.items += int(len(rated) >= 2)
         for a, b in combinations(sorted(rated), 2):
             by_pair[(a, b)].append((rated[a], rated[b]))
-    ordinal = FIELDS[name].ordinal
+    ordinal = categories is not None or (name in FIELDS and FIELDS[name].ordinal)
+    scale = categories if categories is not None else FIELDS[name].choices if name in FIELDS else ()
     for reviewers, pairs in sorted(by_pair.items()):
+        on_scale = [(a, b) for a, b in pairs if a in scale and b in scale]
         result.pairs.append(PairAgreement(reviewers, len(pairs), percent_agreement(pairs), cohen_kappa(pairs),
-                                          weighted_kappa(pairs, FIELDS[name].choices, weights) if ordinal else None))
+                                          weighted_kappa(on_scale, scale, weights) if ordinal else None))
     all_pairs = [p for pairs in by_pair.values() for p in pairs]
     result.comparisons, result.percent = len(all_pairs), percent_agreement(all_pairs)
     result.kappa = _mean([p.kappa for p in result.pairs])
@@ -135,26 +152,34 @@ def _ratings(conn: Connection) -> dict[Target, dict[str, dict[str, object]]]:
     reviewer gave at their first submission, before they could see the others' (blind mode):
     an edit made after the reveal is a revision, not independent agreement."""
     query = (select(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer,
-                    *(independent_grades.c[name] for name in GRADED_FIELDS))
+                    *(independent_grades.c[name] for name in GRADED_FIELDS), independent_grades.c.answers)
              .join(independent_grades, independent_grades.c.review_id == reviews.c.id)
              .where(reviews.c.status.in_(SUBMITTED)))
     found: dict[Target, dict[str, dict[str, object]]] = defaultdict(dict)
     for row in conn.execute(query):
-        found[Target(row.case_id, row.evidence_id)][row.reviewer] = {name: row._mapping[name] for name in GRADED_FIELDS}
+        values = {name: row._mapping[name] for name in GRADED_FIELDS}
+        for key, answer in (row.answers or {}).items():
+            value = answer.get("value")
+            values[f"answers.{key}"] = tuple(sorted(value)) if isinstance(value, list) else value
+        found[Target(row.case_id, row.evidence_id)][row.reviewer] = values
     return found
 
 
 def revised_after_reveal(conn: Connection) -> list[dict]:
     """Submitted reviews whose grades now differ from their independent ones: for editors."""
     query = (select(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer,
-                    *(reviews.c[name] for name in GRADED_FIELDS),
-                    *(independent_grades.c[name].label(f"first_{name}") for name in GRADED_FIELDS))
+                    *(reviews.c[name] for name in GRADED_FIELDS), reviews.c.answers,
+                    *(independent_grades.c[name].label(f"first_{name}") for name in GRADED_FIELDS),
+                    independent_grades.c.answers.label("first_answers"))
              .join(independent_grades, independent_grades.c.review_id == reviews.c.id)
              .order_by(reviews.c.case_id, reviews.c.evidence_id, reviews.c.reviewer))
     revised = []
     for row in conn.execute(query):
         now_, first = ({n: row._mapping[n] for n in GRADED_FIELDS},
                        {n: row._mapping[f"first_{n}"] for n in GRADED_FIELDS})
+        if row.first_answers is not None:     # answers kept with the first submission (since migration 0010)
+            now_.update({f"answers.{k}": a.get("value") for k, a in (row.answers or {}).items()})
+            first.update({f"answers.{k}": a.get("value") for k, a in (row.first_answers or {}).items()})
         if now_ != first:
             revised.append({"target": str(Target(row.case_id, row.evidence_id)), "reviewer": row.reviewer,
                             "independent": first, "now": now_})
@@ -183,24 +208,38 @@ def agreement(bind: Engine | Connection, viewer: User, *, theme: str | None = No
     with reading(bind) as conn:
         acting(conn, viewer, "agreement.read")
         found, themes_of, revised = _ratings(conn), _themes(conn), revised_after_reveal(conn)
+        settled = {Target(c, e) for c, e in conn.execute(select(reconciliations.c.case_id,
+                                                                reconciliations.c.evidence_id))}
+        asked = [q for q in list_questions(conn, include_retired=True) if q.kind != "text"]
     by_theme: dict[str, dict] = defaultdict(dict)
     for target, by in found.items():
         for name in themes_of.get(target.case_id, []):
             by_theme[name][target] = by
+        if target.scope == "outcome":     # a theme's outcome counts in its theme
+            by_theme[target.theme][target] = by
     if theme is not None:
         found = by_theme.get(theme, {})
         by_theme = {theme: found}
+    questions = {}
+    for question in asked:
+        name = f"answers.{question.key}"
+        ratings = {t: {r: v.get(name) for r, v in by.items()} for t, by in found.items()}
+        if any(v is not None for by in ratings.values() for v in by.values()):
+            scale = [c for c in question.choice_values if c not in UNORDERED] if question.ordinal else None
+            questions[question.key] = field_agreement(name, ratings, weights, scale)
+    names = [*GRADED_FIELDS, *(f"answers.{q.key}" for q in asked)]
     return AgreementReport(weights, _scope(found, weights),
                            {name: _scope(items, weights) for name, items in sorted(by_theme.items())},
-                           disagreements(found), revised)
+                           disagreements(found, names, settled), revised, questions)
 
 
-def disagreements(found: dict[Target, dict[str, dict[str, object]]]) -> list[Disagreement]:
+def disagreements(found: dict[Target, dict[str, dict[str, object]]], names=GRADED_FIELDS,
+                  settled: set[Target] = frozenset()) -> list[Disagreement]:
     listed = []
     for target in sorted(found):
         by = found[target]
-        for name in GRADED_FIELDS:
-            values = {r: v[name] for r, v in sorted(by.items()) if v[name] is not None}
+        for name in names:
+            values = {r: v.get(name) for r, v in sorted(by.items()) if v.get(name) is not None}
             if len(set(values.values())) > 1:
-                listed.append(Disagreement(str(target), name, values))
+                listed.append(Disagreement(str(target), name, values, target in settled))
     return listed

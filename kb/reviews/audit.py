@@ -59,9 +59,21 @@ def changed_fields(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
     new = after if isinstance(after, dict) else {}
     if not isinstance(before, dict) and not isinstance(after, dict):
         return [] if before == after else [("value", before, after)]
+    old, new = _flat(old), _flat(new)
     names = list(dict.fromkeys([*new, *old]))
     return [(name, old.get(name), new.get(name)) for name in names
             if name not in BOOKKEEPING and old.get(name) != new.get(name)]
+
+
+def _flat(record: dict) -> dict:
+    """A record with its coding answers as one field per question (`answers.<key>`: the value)."""
+    answers = record.get("answers")
+    if not isinstance(answers, dict):
+        return {k: v for k, v in record.items() if k != "answers"}
+    flat = {k: v for k, v in record.items() if k != "answers"}
+    for key, answer in answers.items():
+        flat[f"answers.{key}"] = answer.get("value") if isinstance(answer, dict) else answer
+    return flat
 
 
 def record(conn: Connection, actor: str, action: str, target: str, before: Any = None, after: Any = None) -> None:

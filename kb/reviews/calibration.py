@@ -5,7 +5,8 @@ minus the reconciled one: positive when the reviewer grades more generously. A r
 the one first submitted (`independent_grades`), so a revision made after seeing the others does not
 pull the figure towards the reconciliation; reviews submitted before first grades were kept use
 their current grade. Figures per reviewer: overall, by study design (from the evidence items, which
-the caller supplies) and by month of submission, so an editor can see drift.
+the caller supplies) and by month of submission, so an editor can see drift; and separately on the calibration items editors
+seeded into reviewers' queues (kb.reviews.assign), whose reconciled grade was known beforehand.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection, Engine
 
 from .roles import User, acting
-from .tables import independent_grades, reading, reconciliations, reviews
+from .tables import independent_grades, reading, reconciliations, review_assignments, reviews
 from .vocab import SUBMITTED
 
 
@@ -44,6 +45,7 @@ class ReviewerCalibration:
     overall: Drift = field(default_factory=Drift)
     by_design: dict[str, Drift] = field(default_factory=dict)
     by_month: dict[str, Drift] = field(default_factory=dict)
+    seeded: Drift = field(default_factory=Drift)   # calibration items editors seeded into their queue
 
 
 def calibration(bind: Engine | Connection, viewer: User, designs: dict[tuple[str, str], str]) -> list[ReviewerCalibration]:
@@ -59,6 +61,9 @@ def calibration(bind: Engine | Connection, viewer: User, designs: dict[tuple[str
     found: dict[str, ReviewerCalibration] = {}
     with reading(bind) as conn:
         acting(conn, viewer, "agreement.read")
+        given = review_assignments
+        seeded = {(r.case_id, r.evidence_id, r.reviewer) for r in conn.execute(
+            select(given.c.case_id, given.c.evidence_id, given.c.reviewer).where(given.c.kind == "calibration"))}
         for row in conn.execute(query):
             grade = row.first_grade if row.submitted_at is not None else row.sms_grade
             if grade is None:
@@ -70,6 +75,8 @@ def calibration(bind: Engine | Connection, viewer: User, designs: dict[tuple[str
             entry.by_design.setdefault(design, Drift()).differences.append(difference)
             month = (row.submitted_at or row.updated_at)[:7]
             entry.by_month.setdefault(month, Drift()).differences.append(difference)
+            if (row.case_id, row.evidence_id, row.reviewer) in seeded:
+                entry.seeded.differences.append(difference)
     for entry in found.values():
         entry.by_month = dict(sorted(entry.by_month.items()))
     return sorted(found.values(), key=lambda e: e.reviewer)

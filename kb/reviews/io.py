@@ -2,8 +2,12 @@
 
 One flat record shape serves both formats and both kinds of record, so a CSV opens as one table
 for analysis: `record` is `review` or `reconciliation`; for a reconciliation `reviewer` is the
-editor and `note` the reason. Exports are deterministic (sorted, no timestamp of their own), so two
-exports of the same data are byte-identical.
+editor and `note` the reason. The coding questions' answers are in `answers` (and, as first
+submitted, `independent_answers`): {key: {"version": n, "value": ...}}, JSON text in a CSV cell.
+The questions themselves travel in the same file, every version, as `question` records (in a CSV:
+`case_id` is the key, `version` the version, and `note` the rest of the definition as JSON), so
+answers always arrive with the wording they were given under. Exports are deterministic (sorted, no
+timestamp of their own), so two exports of the same data are byte-identical.
 
 Import validates every record first and reports every problem (record number, field, value), then
 writes all records or none, in one transaction with an audit entry per change. It is idempotent:
@@ -30,22 +34,26 @@ from . import audit
 from .accounts import add_disabled_account
 from .errors import ConflictError, ImportFailed
 from .notes import render_note
-from .records import Review, completeness_errors, value_errors
+from .questions import ROBINS_JUDGEMENTS, Question, question_versions, spec_errors, stored_answer_errors
+from .records import OUTCOME, Review, Target, completeness_errors, value_errors
 from .roles import User, acting
 from .service import record_independent
-from .tables import independent_grades, reading, reconciliations, reviews, users, writing
-from .vocab import SLUG, USER_NAME
+from .tables import independent_grades, reading, reconciliations, review_questions, reviews, users, writing
+from .vocab import SLUG, TAG, USER_NAME
 
 FORMATS = ("json", "csv")
 V1_COLUMNS = ("record", "case_id", "evidence_id", "reviewer", "sms_grade", "confidence", "relevance", "tags",
               "status", "note", "version", "created_at", "updated_at")
 # version 2: a review's grades as first submitted (write-once; agreement uses them), None if unstated
 INDEPENDENT = ("independent_sms_grade", "independent_confidence", "independent_relevance", "submitted_at")
-COLUMNS = V1_COLUMNS + INDEPENDENT
+# version 3: the coding questions' answers, now and as first submitted (None: none were kept)
+ANSWERS = ("answers", "independent_answers")
+COLUMNS = V1_COLUMNS + INDEPENDENT + ANSWERS
 KINDS = ("review", "reconciliation")
+QUESTION_COLUMNS = ("record", *Question("k", "l").to_dict())
 FORMAT_NAME = "kb-reviews"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 _REC_MAP = {"reviewer": "editor", "note": "reason"}  # record column -> reconciliations column
 
 
@@ -60,21 +68,28 @@ class ImportReport:
 def _review_record(row) -> dict[str, Any]:
     data = dict(row._mapping)
     record = {"record": "review", **{c: data[c] for c in V1_COLUMNS[1:]}, "tags": list(data["tags"] or [])}
-    return {**record, **{c: data[c] for c in INDEPENDENT}}
+    return {**record, **{c: data[c] for c in INDEPENDENT}, "answers": dict(data["answers"] or {}),
+            "independent_answers": data["independent_answers"]}
 
 
 def _reviews_with_independent_grades():
     grades = independent_grades
     return (select(reviews, grades.c.sms_grade.label("independent_sms_grade"),
                    grades.c.confidence.label("independent_confidence"),
-                   grades.c.relevance.label("independent_relevance"), grades.c.submitted_at)
+                   grades.c.relevance.label("independent_relevance"), grades.c.submitted_at,
+                   grades.c.answers.label("independent_answers"))
             .select_from(reviews.outerjoin(grades, grades.c.review_id == reviews.c.id)))
 
 
 def _reconciliation_record(row) -> dict[str, Any]:
     data = dict(row._mapping)
     return {"record": "reconciliation", **{c: data[_REC_MAP.get(c, c)] for c in V1_COLUMNS[1:] if c not in ("tags", "status")},
-            "tags": [], "status": "reconciled", **dict.fromkeys(INDEPENDENT)}
+            "tags": [], "status": "reconciled", **dict.fromkeys(INDEPENDENT), "answers": dict(data["answers"] or {}),
+            "independent_answers": None}
+
+
+def _question_record(question: Question) -> dict[str, Any]:
+    return {"record": "question", **question.to_dict()}
 
 
 def export_records(bind: Engine | Connection, viewer: User | None = None) -> list[dict[str, Any]]:
@@ -85,10 +100,13 @@ def export_records(bind: Engine | Connection, viewer: User | None = None) -> lis
             acting(conn, viewer, "review.export")
         found = [_review_record(r) for r in conn.execute(_reviews_with_independent_grades())]
         found += [_reconciliation_record(r) for r in conn.execute(select(reconciliations))]
+        found += [_question_record(q) for q in question_versions(conn)]
     return sorted(found, key=_key)
 
 
 def _key(record: dict[str, Any]) -> tuple:
+    if record.get("record") == "question":
+        return ("question", str(record.get("key")), f"{record.get('version')!s:>12}", "")
     reviewer = record.get("reviewer") if record.get("record") == "review" else ""
     return (str(record.get("record")), str(record.get("case_id")), str(record.get("evidence_id")), str(reviewer))
 
@@ -103,8 +121,15 @@ def dumps(records: list[dict[str, Any]], fmt: str) -> str:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")  # RFC 4180; and a lone \r in a note is then quoted
     writer.writeheader()
     for record in records:
+        if record["record"] == "question":
+            definition = {k: v for k, v in record.items() if k not in ("record", "key", "version")}
+            writer.writerow({"record": "question", "case_id": record["key"], "version": record["version"],
+                             "note": json.dumps(definition, ensure_ascii=False, sort_keys=True)})
+            continue
         writer.writerow({**record, "tags": ";".join(record["tags"]),
-                         **{k: "" for k in ("sms_grade", "confidence", "relevance", *INDEPENDENT) if record[k] is None}})
+                         **{k: "" for k in ("sms_grade", "confidence", "relevance", *INDEPENDENT) if record[k] is None},
+                         **{k: "" if record[k] is None else json.dumps(record[k], ensure_ascii=False, sort_keys=True)
+                            for k in ANSWERS}})
     return out.getvalue()
 
 
@@ -152,8 +177,13 @@ def _parse_json(path: Path, text: str) -> list[Any]:
 
 
 def _from_v1(record: Any) -> Any:
-    """A version 1 record states no independent grades (None: taken from the review if submitted)."""
-    return {**record, **{c: None for c in INDEPENDENT if c not in record}} if isinstance(record, dict) else record
+    """A version 1 record states no independent grades (None: taken from the review if submitted);
+    a version 1 or 2 record no answers."""
+    if not isinstance(record, dict) or record.get("record") == "question":
+        return record
+    return {**record, **{c: None for c in INDEPENDENT if c not in record},
+            **({} if "answers" in record else {"answers": {}}),
+            **({} if "independent_answers" in record else {"independent_answers": None})}
 
 
 def _parse_csv(path: Path, text: str) -> list[Any]:
@@ -168,6 +198,8 @@ def _parse_csv(path: Path, text: str) -> list[Any]:
 
 
 def _from_csv(row: dict[str, str]) -> dict[str, Any]:
+    if row.get("record") == "question":
+        return _question_from_csv(row)
     record: dict[str, Any] = dict(row)
     for name in ("sms_grade", "version", "independent_sms_grade"):   # columns a version 1 file lacks stay
         if name in row:                                              # absent; _from_v1 fills them
@@ -177,9 +209,32 @@ def _from_csv(row: dict[str, str]) -> dict[str, Any]:
         if name in row:
             record[name] = row[name] or None
     record["tags"] = [t for t in (row.get("tags") or "").split(";") if t]
+    for name in ANSWERS:
+        if name in row:
+            record[name] = _json_cell(row[name]) if row[name] else None
     if None in record:  # more cells than columns
         record["<extra cells>"] = record.pop(None)
     return record
+
+
+def _json_cell(text: str) -> Any:
+    """A cell holding JSON (answers, a question's definition); text that is not JSON stays text,
+    so the problem report shows it."""
+    if len(text) > 1_000_000:
+        return text[:80]
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _question_from_csv(row: dict[str, str]) -> dict[str, Any]:
+    definition = _json_cell(row.get("note") or "")
+    version = (row.get("version") or "").strip()
+    record = {"record": "question", "key": row.get("case_id"), "version": _integer(version) if version else None}
+    if isinstance(definition, dict):
+        return {**record, **definition}
+    return {**record, "note": definition}
 
 
 def _integer(value: str) -> int | str:
@@ -198,32 +253,45 @@ def record_problems(record: Any, known_users: set[str]) -> list[tuple[str, Any, 
     """(field, value, message) for everything wrong with one record, in column order."""
     if not isinstance(record, dict):
         return [("", record, "a record must be an object with the columns " + ", ".join(COLUMNS))]
+    if record.get("record") == "question":
+        return question_problems(record)
     problems = [(k, record[k], "unknown column") for k in record if k not in COLUMNS]
     problems += [(c, None, "is missing") for c in COLUMNS if c not in record]
     if problems:
         return problems
     kind = record["record"]
     if kind not in KINDS:
-        return [("record", kind, f"must be one of: {', '.join(KINDS)}")]
-    if not isinstance(record["case_id"], str) or not SLUG.match(record["case_id"]) or record["case_id"] in RESERVED_IDS:
-        problems.append(("case_id", record["case_id"], "must be an id [a-z0-9][a-z0-9-]*, not history or reconcile"))
+        return [("record", kind, f"must be one of: {', '.join(KINDS)}, question")]
+    case_id = record["case_id"]
+    if isinstance(case_id, str) and case_id.startswith(OUTCOME) and record["evidence_id"]:
+        case_id = case_id[len(OUTCOME):]        # a theme's outcome: @theme / outcome
+    if not isinstance(case_id, str) or not SLUG.match(case_id) or case_id in RESERVED_IDS:
+        problems.append(("case_id", record["case_id"], "must be an id [a-z0-9][a-z0-9-]*, not history or reconcile "
+                                                       "(or @theme for a theme's outcome)"))
     if not isinstance(record["evidence_id"], str) or record["evidence_id"] in RESERVED_IDS or not (
             record["evidence_id"] == "" or SLUG.match(record["evidence_id"])):
         problems.append(("evidence_id", record["evidence_id"],
                          "must be an id [a-z0-9][a-z0-9-]*, or empty for a whole case"))
     if not isinstance(record["reviewer"], str) or record["reviewer"] not in known_users:
         problems.append(("reviewer", record["reviewer"], "is not a user; add it first with `kb user add`"))
-    values = {k: record[k] for k in ("sms_grade", "confidence", "relevance", "tags", "status", "note")}
+    values = {k: record[k] for k in ("sms_grade", "confidence", "relevance", "tags", "status", "note", "answers")}
     if kind == "reconciliation":
         values["reason"] = values.pop("note")
+    scope = _scope(record)
     # a reconciliation needs a grade and a reason (below), not the confidence a submitted review needs:
     # the reconcile form leaves it optional, so its export must import
-    errors = value_errors(values) or (completeness_errors(values) if kind == "review" else {})
+    errors = value_errors(values) or (completeness_errors(values, scope) if kind == "review" else {})
     problems += [("note" if name == "reason" else name, record["note" if name == "reason" else name], message)
                  for name, message in errors.items()]
     if kind == "reconciliation":
         problems += _reconciliation_problems(record)
     problems += _independent_problems(record)
+    if record["independent_answers"] is not None:
+        message = value_errors({"answers": record["independent_answers"]}).get("answers")
+        if message:
+            problems.append(("independent_answers", record["independent_answers"], message))
+        elif kind == "reconciliation":
+            problems.append(("independent_answers", record["independent_answers"], "a reconciliation has none"))
     if not (isinstance(record["version"], int) and not isinstance(record["version"], bool) and record["version"] >= 1):
         problems.append(("version", record["version"], "must be a whole number, 1 or more"))
     problems += [(name, record[name], "must be an ISO 8601 date and time") for name in ("created_at", "updated_at")
@@ -242,9 +310,46 @@ def _independent_problems(record: dict[str, Any]) -> list[tuple[str, Any, str]]:
     return problems
 
 
+def _scope(record: dict[str, Any]) -> str:
+    case_id = record.get("case_id")
+    return Target(case_id if isinstance(case_id, str) else "", record.get("evidence_id") or "").scope
+
+
+def question_problems(record: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """(field, value, message) for a question record: its columns and its definition."""
+    problems = [(k, record[k], "unknown column of a question") for k in record if k not in QUESTION_COLUMNS]
+    problems += [(c, None, "is missing") for c in QUESTION_COLUMNS if c not in record]
+    if problems:
+        return problems
+    if not (isinstance(record["version"], int) and not isinstance(record["version"], bool) and record["version"] >= 1):
+        return [("version", record["version"], "must be a whole number, 1 or more")]
+    for name in ("ordinal", "required", "active"):
+        if not isinstance(record[name], bool):
+            problems.append((name, record[name], "must be true or false"))
+    if not isinstance(record["choices"], list) or not all(isinstance(c, list) and len(c) == 2 for c in record["choices"]):
+        problems.append(("choices", record["choices"], "must be a list of [value, label] pairs"))
+    for name in ("label", "help", "scope", "kind", "question_set", "created_by", "created_at"):
+        if not isinstance(record[name], str):
+            problems.append((name, record[name], "must be text"))
+    if problems:
+        return problems
+    if not _timestamp(record["created_at"]):
+        problems.append(("created_at", record["created_at"], "must be an ISO 8601 date and time"))
+    if record["question_set"] and not TAG.match(record["question_set"]):
+        problems.append(("question_set", record["question_set"], "must be empty or [a-z0-9][a-z0-9-]*"))
+    question = _question(record)
+    problems += [(name, record.get(name), message) for name, message in spec_errors(question).items()]
+    return problems
+
+
+def _question(record: dict[str, Any]) -> Question:
+    data = {k: v for k, v in record.items() if k != "record"}
+    return Question(**{**data, "choices": tuple(tuple(c) for c in data["choices"])})
+
+
 def _reconciliation_problems(record: dict[str, Any]) -> list[tuple[str, Any, str]]:
     problems = []
-    if record["sms_grade"] is None:
+    if record["sms_grade"] is None and _scope(record) != "outcome":
         problems.append(("sms_grade", None, "is required for a reconciliation"))
     if isinstance(record["note"], str) and not record["note"].strip():
         problems.append(("note", record["note"], "a reconciliation needs its reason here"))
@@ -258,7 +363,17 @@ def _reconciliation_problems(record: dict[str, Any]) -> list[tuple[str, Any, str
 def _existing(conn: Connection) -> dict[tuple, dict[str, Any]]:
     found = [_review_record(r) for r in conn.execute(_reviews_with_independent_grades())]
     found += [_reconciliation_record(r) for r in conn.execute(select(reconciliations))]
+    found += [_question_record(q) for q in question_versions(conn)]
     return {_key(r): r for r in found}
+
+
+def _answer_problems(record: dict[str, Any], versions: dict[tuple[str, int], Question]) -> list[tuple[str, Any, str]]:
+    scope = _scope(record)
+    problems = stored_answer_errors(record["answers"], versions, scope)
+    if record["independent_answers"]:
+        problems += [(f"independent_{name}", value, message) for name, value, message
+                     in stored_answer_errors(record["independent_answers"], versions, scope)]
+    return problems
 
 
 def plan(conn: Connection, records: list[Any], *, new_accounts: set[str] | None = None
@@ -273,8 +388,14 @@ def plan(conn: Connection, records: list[Any], *, new_accounts: set[str] | None 
                             and USER_NAME.match(name))
         known |= new_accounts
     existing, seen, steps, problems = _existing(conn), {}, [], []
+    # the questions answers may name: the database's, and the file's (valid ones)
+    versions = {(r["key"], r["version"]): _question(r) for r in existing.values() if r["record"] == "question"}
+    versions.update({(r["key"], r["version"]): _question(r) for r in records
+                     if isinstance(r, dict) and r.get("record") == "question" and not record_problems(r, known)})
     for number, record in enumerate(records, start=1):
         found = record_problems(record, known)
+        if not found and record["record"] != "question":
+            found = _answer_problems(record, versions)
         problems += [f"record {number}: field {shown(name)}: value {shown(value)}: {message}" if name else
                      f"record {number}: {message}" for name, value, message in found]
         if found:
@@ -286,6 +407,17 @@ def plan(conn: Connection, records: list[Any], *, new_accounts: set[str] | None 
             continue
         seen[key] = number
         current = existing.get(key)
+        if record["record"] == "question":
+            if current is None:
+                steps.append(("create", record, None))
+            elif current == record:
+                steps.append(("same", record, current))
+            else:
+                problems.append(f"record {number}: question {record['key']!r} version {record['version']} differs from "
+                                "the database's; a question's versions are never rewritten (give the change a new version)")
+            continue
+        if current is not None and record["independent_answers"] is None:
+            record = {**record, "independent_answers": current["independent_answers"]}
         if current is not None and not _stated(record):   # unstated: keep what the database knows
             record = {**record, **{c: current[c] for c in INDEPENDENT}}
         elif current is not None and _stated(current) and _independent(current) != _independent(record):
@@ -337,17 +469,24 @@ def import_records(engine: Engine, actor: User, records: list[Any]) -> ImportRep
 
 
 def _target(record: dict[str, Any]) -> str:
+    if record["record"] == "question":
+        return f"question:{record['key']}"
     return f"{record['case_id']}/{record['evidence_id']}" if record["evidence_id"] else record["case_id"]
 
 
 def _write(conn: Connection, record: dict[str, Any], current: dict | None) -> None:
+    if record["record"] == "question":     # only ever created: versions are not rewritten
+        conn.execute(insert(review_questions).values(**{k: v for k, v in record.items() if k != "record"}))
+        return
     if record["record"] == "review":
         table, values = reviews, {c: record[c] for c in V1_COLUMNS[1:]}
+        values["answers"] = record["answers"] or None
         values["note_html"] = render_note(record["note"])
         where = [reviews.c.reviewer == record["reviewer"]]
     else:
         table = reconciliations
         values = {_REC_MAP.get(c, c): record[c] for c in V1_COLUMNS[1:] if c not in ("tags", "status")}
+        values["answers"] = record["answers"] or None
         where = []
     if current is None:
         conn.execute(insert(table).values(**values))
@@ -361,5 +500,43 @@ def _write(conn: Connection, record: dict[str, Any], current: dict | None) -> No
         row = conn.execute(select(reviews).where(reviews.c.case_id == record["case_id"],
                                                  reviews.c.evidence_id == record["evidence_id"], *where)).one()
         grades = ({"sms_grade": record["independent_sms_grade"], "confidence": record["independent_confidence"],
-                   "relevance": record["independent_relevance"]} if _stated(record) else None)
+                   "relevance": record["independent_relevance"], "answers": record["independent_answers"]}
+                  if _stated(record) else None)
         record_independent(conn, Review.from_row(row), grades, record["submitted_at"])
+
+
+# --- robvis ------------------------------------------------------------------------------------
+
+ROBVIS_COLUMNS = ("Study", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "Overall", "Weight")
+ROBVIS_KEYS = (*(f"robins-d{n}" for n in range(1, 8)), "robins-overall")
+
+
+def robvis_rows(bind: Engine | Connection, viewer: User | None = None) -> list[dict[str, Any]]:
+    """One row per evidence item an editor reconciled with ROBINS-I answers, in the column order of
+    robvis's ROBINS-I template (`Study, D1..D7, Overall, Weight`): the judgements in its words
+    (Low, Moderate, Serious, Critical, No information), an unanswered domain empty, Weight 1
+    (each item counts once). Study is "case title: evidence id"."""
+    from .. import storage
+    labels = dict(ROBINS_JUDGEMENTS)
+    with reading(bind) as conn:
+        if viewer is not None:
+            acting(conn, viewer, "review.export")
+        titles = dict(conn.execute(select(storage.cases.c.id, storage.cases.c.title)).all())
+        rows = []
+        for rec in conn.execute(select(reconciliations).order_by(reconciliations.c.case_id,
+                                                                 reconciliations.c.evidence_id)):
+            answers = rec.answers or {}
+            if not rec.evidence_id or not any(key in answers for key in ROBVIS_KEYS):
+                continue
+            values = [labels.get(answers[key]["value"], "") if key in answers else "" for key in ROBVIS_KEYS]
+            study = f"{titles.get(rec.case_id, rec.case_id)}: {rec.evidence_id}"
+            rows.append(dict(zip(ROBVIS_COLUMNS, [study, *values, 1])))
+    return rows
+
+
+def robvis_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=ROBVIS_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -14,8 +14,8 @@ from ..errors import KbError, shown
 from ..fields import RESERVED_IDS
 from .vocab import (
     CONFIDENCE,
-    FIELDS,
     MAX_NOTE,
+    MAX_QUESTIONS,
     MAX_REASON,
     MAX_TAGS,
     RELEVANCE,
@@ -24,12 +24,17 @@ from .vocab import (
     STATUSES,
     SUBMITTED,
     TAG,
+    VALUE_FIELDS,
 )
+
+
+OUTCOME = "@"   # `@theme/outcome`: a theme's outcome, rated for GRADE certainty
 
 
 @dataclass(frozen=True, order=True)
 class Target:
-    """What a review is about: an evidence item `case-id/evidence-id`, or a whole case `case-id`."""
+    """What a review is about: an evidence item `case-id/evidence-id`, a whole case `case-id`, or
+    a theme's harm outcome `@theme/outcome` (stored with case_id `@theme`)."""
 
     case_id: str
     evidence_id: str = ""
@@ -37,11 +42,28 @@ class Target:
     def __str__(self) -> str:
         return f"{self.case_id}/{self.evidence_id}" if self.evidence_id else self.case_id
 
+    @property
+    def scope(self) -> str:
+        if self.case_id.startswith(OUTCOME):
+            return "outcome"
+        return "evidence" if self.evidence_id else "case"
+
+    @property
+    def theme(self) -> str:
+        return self.case_id[len(OUTCOME):] if self.scope == "outcome" else ""
+
+
+def _slug(part: str) -> bool:
+    return bool(SLUG.match(part)) and len(part) <= 200 and part not in RESERVED_IDS
+
 
 def parse_target(text: str) -> Target:
     parts = str(text).strip().split("/")
-    if len(parts) > 2 or not all(SLUG.match(p) and len(p) <= 200 and p not in RESERVED_IDS for p in parts):
-        raise KbError(f"invalid target {shown(str(text))}: use case-id or case-id/evidence-id ([a-z0-9][a-z0-9-]*)")
+    if len(parts) == 2 and parts[0].startswith(OUTCOME) and _slug(parts[0][1:]) and _slug(parts[1]):
+        return Target(*parts)
+    if len(parts) > 2 or not all(_slug(p) for p in parts):
+        raise KbError(f"invalid target {shown(str(text))}: use case-id, case-id/evidence-id or @theme/outcome "
+                      "([a-z0-9][a-z0-9-]*)")
     return Target(*parts)
 
 
@@ -62,6 +84,7 @@ class Review:
     updated_at: str = ""
     note_html: str = ""   # the note rendered and sanitised when it was saved
     hidden: bool = False  # blind mode masked the grades, tags and note of this review
+    answers: dict = field(default_factory=dict)   # {question key: {"version": n, "value": ...}}
 
     @property
     def target(self) -> Target:
@@ -74,6 +97,7 @@ class Review:
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in dc_fields(self)}
         data["tags"] = list(self.tags)
+        data["answers"] = dict(self.answers)
         data["target"] = str(self.target)
         return data
 
@@ -81,6 +105,7 @@ class Review:
     def from_row(cls, row) -> "Review":
         data = dict(row._mapping)
         data["tags"] = list(data.get("tags") or [])
+        data["answers"] = dict(data.get("answers") or {})
         return cls(**data)
 
 
@@ -97,20 +122,24 @@ class Reconciliation:
     version: int = 1
     created_at: str = ""
     updated_at: str = ""
+    answers: dict = field(default_factory=dict)
 
     @property
     def target(self) -> Target:
         return Target(self.case_id, self.evidence_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**{f.name: getattr(self, f.name) for f in dc_fields(self)}, "target": str(self.target)}
+        return {**{f.name: getattr(self, f.name) for f in dc_fields(self)}, "answers": dict(self.answers),
+                "target": str(self.target)}
 
     @classmethod
     def from_row(cls, row) -> "Reconciliation":
-        return cls(**dict(row._mapping))
+        data = dict(row._mapping)
+        data["answers"] = dict(data.get("answers") or {})
+        return cls(**data)
 
 
-REVIEW_VALUES = ("sms_grade", "confidence", "relevance", "tags", "status", "note")
+REVIEW_VALUES = ("sms_grade", "confidence", "relevance", "tags", "status", "note", "answers")
 
 
 def _grade(value: Any) -> str | None:
@@ -154,20 +183,38 @@ def value_errors(values: dict[str, Any]) -> dict[str, str]:
         "relevance": lambda v: _choice(v, RELEVANCE), "tags": _tags,
         "status": lambda v: _choice(v, STATUSES) if v is not None else "is required",
         "note": lambda v: _text(v, MAX_NOTE), "reason": lambda v: _text(v, MAX_REASON),
+        "answers": _answers_shape,
     }
     errors = {}
     for name, value in values.items():
         check = checks.get(name)
-        problem = check(value) if check else f"unknown field; use: {', '.join(FIELDS)}"
+        problem = check(value) if check else f"unknown field; use: {', '.join(VALUE_FIELDS)}"
         if problem:
             errors[name] = problem
     return errors
 
 
-def completeness_errors(values: dict[str, Any]) -> dict[str, str]:
-    """A submitted review must say how strong the evidence is and how sure the reviewer is."""
+def _answers_shape(value: Any) -> str | None:
+    """Answers as stored: {key: {"version": n, "value": ...}} (what each value may be is checked
+    against the questions by kb.reviews.questions)."""
+    if not isinstance(value, dict):
+        return f"must be an object of answers by question key, not {shown(value)}"
+    if len(value) > MAX_QUESTIONS:
+        return f"{len(value)} answers; at most {MAX_QUESTIONS}"
+    for key, answer in value.items():
+        if not isinstance(key, str) or not TAG.match(key):
+            return f"invalid question key {shown(key)}"
+        if not (isinstance(answer, dict) and set(answer) == {"version", "value"} and isinstance(answer["version"], int)
+                and not isinstance(answer["version"], bool) and answer["version"] >= 1):
+            return f"the answer to {key!r} must be {{\"version\": n, \"value\": ...}}, not {shown(answer)}"
+    return None
+
+
+def completeness_errors(values: dict[str, Any], scope: str = "evidence") -> dict[str, str]:
+    """A submitted review of an item or case must say how strong the evidence is and how sure the
+    reviewer is; a theme's outcome is rated by its coding questions (GRADE) instead."""
     errors = {}
-    if values.get("status") in SUBMITTED:
+    if values.get("status") in SUBMITTED and scope != "outcome":
         for name in ("sms_grade", "confidence"):
             if values.get(name) is None:
                 errors[name] = f"is required when the status is {values['status']}"

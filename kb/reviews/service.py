@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import storage
 from ..errors import UnknownIdError
-from . import audit
+from . import audit, questions
 from .errors import ConflictError, InvalidReview, PermissionDenied
 from .notes import render_note
 from .records import (
@@ -30,6 +30,7 @@ from .records import (
     parse_target,
     value_errors,
 )
+from .assign import is_calibration
 from .roles import User, acting
 from .settings import blind_mode, get_setting, set_setting  # noqa: F401
 from .tables import independent_grades, now, reading, reconciliations, reviews, writing
@@ -43,15 +44,30 @@ __all__ = ["Review", "Reconciliation", "Target", "parse_target", "create_review"
            "blind_mode", "ConflictError", "PermissionDenied", "InvalidReview"]
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    errors = value_errors(values) or completeness_errors(values)
+def _clean(values: dict[str, Any], scope: str) -> dict[str, Any]:
+    errors = value_errors(values) or completeness_errors(values, scope)
     if errors:
         raise InvalidReview(errors)
     return {**values, "tags": dedupe(values["tags"])}
 
 
+def _answers(conn: Connection, given: dict | None, before: dict, target: Target, status: str) -> dict:
+    """The answers to store: those `given` ({key: value}) checked and stamped with the versions
+    of their questions; None keeps the answers `before`, re-checked (a submission needs the
+    required ones)."""
+    if given is None:
+        given = {key: answer["value"] for key, answer in before.items()}
+    if not isinstance(given, dict):
+        raise InvalidReview({"answers": "must be answers by question key"})
+    return questions.stamp_answers(conn, given, before, target.scope, status in SUBMITTED)
+
+
 def target_exists(conn: Connection, target: Target) -> bool:
-    if target.evidence_id:
+    if target.scope == "outcome":    # a theme's outcome exists while some case of the theme has evidence on it
+        items, terms = storage.evidence_items, storage.case_terms
+        themed = select(terms.c.case_id).where(terms.c.kind == "theme", terms.c.name == target.theme)
+        query = exists().where(items.c.outcome == target.evidence_id, items.c.case_id.in_(themed))
+    elif target.evidence_id:
         items = storage.evidence_items
         query = exists().where(items.c.case_id == target.case_id, items.c.id == target.evidence_id)
     else:
@@ -63,7 +79,9 @@ def create_review(engine: Engine, actor: User, target: Target | str, values: dic
     """The acting user's review of an item that exists now. One review per reviewer and item."""
     target = parse_target(target) if isinstance(target, str) else target
     base = {"sms_grade": None, "confidence": None, "relevance": None, "tags": [], "status": "unreviewed", "note": ""}
-    clean = _clean({**base, **values})
+    values = dict(values)
+    given = values.pop("answers", None)
+    clean = _clean({**base, **values}, target.scope)
     if clean["status"] == "reconciled":
         raise InvalidReview({"status": "reconciled is set by an editor's reconciliation"})
     try:
@@ -74,6 +92,7 @@ def create_review(engine: Engine, actor: User, target: Target | str, values: dic
             current = _find(conn, target, actor.name)
             if current is not None:
                 raise _duplicate(target, current)
+            clean["answers"] = _answers(conn, given, {}, target, clean["status"])
             stamp = now()
             row = {**clean, "case_id": target.case_id, "evidence_id": target.evidence_id, "reviewer": actor.name,
                    "version": 1, "created_at": stamp, "updated_at": stamp, "note_html": render_note(clean["note"])}
@@ -101,7 +120,11 @@ def update_review(engine: Engine, actor: User, review_id: int, values: dict[str,
                                    f"{before.target}, and you are signed in as {actor.name!r}")
         if values.get("status") == "reconciled" and before.status != "reconciled":
             raise InvalidReview({"status": "reconciled is set by an editor's reconciliation"})
-        clean = _clean({**{k: getattr(before, k) for k in REVIEW_VALUES}, **values})
+        values = dict(values)
+        given = values.pop("answers", None)
+        clean = _clean({**{k: getattr(before, k) for k in REVIEW_VALUES if k != "answers"}, **values},
+                       before.target.scope)
+        clean["answers"] = _answers(conn, given, before.answers, before.target, clean["status"])
         _check_version(before, version)
         result = conn.execute(update(reviews).where(reviews.c.id == review_id, reviews.c.version == version)
                               .values(**clean, note_html=render_note(clean["note"]), version=version + 1,
@@ -125,10 +148,11 @@ class IndependentGrade:
     relevance: str | None
     submitted_at: str
     blind: bool
+    answers: dict | None = None
 
     def differs_from(self, review: Review) -> bool:
-        return (self.sms_grade, self.confidence, self.relevance) != (review.sms_grade, review.confidence,
-                                                                     review.relevance)
+        return ((self.sms_grade, self.confidence, self.relevance, self.answers or {})
+                != (review.sms_grade, review.confidence, review.relevance, review.answers))
 
 
 def record_independent(conn: Connection, review: Review, grades: dict | None = None,
@@ -139,7 +163,7 @@ def record_independent(conn: Connection, review: Review, grades: dict | None = N
         return
     if conn.execute(select(independent_grades.c.review_id).where(independent_grades.c.review_id == review.id)).first():
         return
-    grades = grades or {k: getattr(review, k) for k in ("sms_grade", "confidence", "relevance")}
+    grades = grades or {k: getattr(review, k) for k in ("sms_grade", "confidence", "relevance", "answers")}
     conn.execute(insert(independent_grades).values(review_id=review.id, **grades, submitted_at=submitted_at or now(),
                                                    blind=blind_mode(conn)))
 
@@ -205,14 +229,24 @@ def visible_reviews(bind: Engine | Connection, target: Target | str, viewer: Use
         found = reviews_of(conn, target)
         blind = blind_mode(conn)
     own = next((r for r in found if r.reviewer == viewer.name), None)
-    if not blind or viewer.can("review.reconcile") or (own is not None and own.submitted):
+    seeded = is_calibration(bind, target, viewer.name)
+    if (not blind and not seeded) or viewer.can("review.reconcile") or (own is not None and own.submitted):
         return found
     return [r if r.reviewer == viewer.name else _masked(r) for r in found]
 
 
+def withheld(bind: Engine | Connection, target: Target, viewer: User) -> bool:
+    """Whether the item's reconciliation and others' reviews are withheld from `viewer`: a
+    calibration item assigned to them that they have not submitted yet (its grade is known)."""
+    if viewer.can("review.reconcile") or not is_calibration(bind, target, viewer.name):
+        return False
+    own = _find_in(bind, target, viewer.name)
+    return own is None or not own.submitted
+
+
 def _masked(review: Review) -> Review:
     return Review(review.id, review.case_id, review.evidence_id, review.reviewer, None, None, None, [], review.status,
-                  "", review.version, review.created_at, review.updated_at, note_html="", hidden=True)
+                  "", review.version, review.created_at, review.updated_at, note_html="", hidden=True, answers={})
 
 
 def get_reconciliation(bind: Engine | Connection, target: Target) -> Reconciliation | None:
@@ -229,7 +263,7 @@ def reconcile(engine: Engine, actor: User, target: Target | str, values: dict[st
     target = parse_target(target) if isinstance(target, str) else target
     grades = {k: values.get(k) for k in ("sms_grade", "confidence", "relevance")}
     errors = value_errors({**grades, "reason": reason})
-    if not errors and grades["sms_grade"] is None:
+    if not errors and grades["sms_grade"] is None and target.scope != "outcome":
         errors["sms_grade"] = "is required for a reconciliation"
     if not errors and not reason.strip():
         errors["reason"] = "is required: say why this grade"
@@ -237,6 +271,10 @@ def reconcile(engine: Engine, actor: User, target: Target | str, values: dict[st
         raise InvalidReview(errors)
     try:
         with writing(engine) as conn:
+            acting(conn, actor, "review.reconcile")      # before anything about the questions is told
+            before = get_reconciliation(conn, target)
+            grades["answers"] = _answers(conn, values.get("answers"), before.answers if before else {}, target,
+                                         "reconciled")
             after = _write_reconciliation(conn, actor, target, grades, reason, version)
     except IntegrityError:  # another editor made the first reconciliation concurrently
         raise ConflictError(f"{target} was reconciled by someone else meanwhile; reload it",

@@ -61,6 +61,7 @@ reviews = Table(
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     Column("note_html", Text, nullable=False, default="", server_default=""),  # rendered at save
+    Column("answers", JSON),   # coding questions: {key: {"version": n, "value": ...}}; None = none
     UniqueConstraint("case_id", "evidence_id", "reviewer", name="uq_reviews_target_reviewer"),
     Index("ix_reviews_reviewer", "reviewer"),
 )
@@ -75,6 +76,7 @@ independent_grades = Table(
     Column("relevance", String(16)),
     Column("submitted_at", String(32), nullable=False),
     Column("blind", Boolean, nullable=False),   # blind mode was on when it was submitted
+    Column("answers", JSON),                    # the coding questions' answers as first submitted
 )
 
 reconciliations = Table(
@@ -90,7 +92,55 @@ reconciliations = Table(
     Column("version", Integer, nullable=False, default=1),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    Column("answers", JSON),
     UniqueConstraint("case_id", "evidence_id", name="uq_reconciliations_target"),
+)
+
+# An editor gives an item to a named reviewer. `kind`: how (vocab.ASSIGNMENT_KINDS); a
+# `calibration` assignment is of an item already reconciled, shown to the reviewer like any other.
+review_assignments = Table(
+    "review_assignments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(200), nullable=False),
+    Column("evidence_id", String(200), nullable=False),
+    Column("reviewer", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("assigned_by", String(80), nullable=False),
+    Column("assigned_at", String(32), nullable=False),
+    UniqueConstraint("case_id", "evidence_id", "reviewer", name="uq_review_assignments_target_reviewer"),
+    Index("ix_review_assignments_reviewer", "reviewer"),
+)
+
+# Coding questions, versioned: an edit adds a row with the next version, so an answer keeps the
+# wording it was given under. The current question is the highest version of its key.
+review_questions = Table(
+    "review_questions", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("label", Text, nullable=False),
+    Column("help", Text, nullable=False),
+    Column("scope", String(16), nullable=False),        # evidence | case | outcome
+    Column("kind", String(16), nullable=False),         # single | multiple | number | text
+    Column("choices", JSON, nullable=False),            # [[value, label], ...] for single and multiple
+    Column("ordinal", Boolean, nullable=False),         # choices are ordered: weighted kappa
+    Column("required", Boolean, nullable=False),        # a submitted review must answer it
+    Column("question_set", String(32), nullable=False), # "" or a built-in set (robins-i, grade)
+    Column("position", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(80), nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# An editor's discussion note on a disputed item, for its reviewers once they have submitted.
+review_discussions = Table(
+    "review_discussions", metadata,
+    Column("case_id", String(200), primary_key=True),
+    Column("evidence_id", String(200), primary_key=True),
+    Column("editor", String(80), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("note_html", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", String(32), nullable=False),
 )
 
 review_settings = Table(

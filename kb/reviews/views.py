@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, literal, select, union_all
+from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from .. import storage
-from .records import Review, Target
+from .records import OUTCOME, Review, Target
 from .roles import User, acting
-from .tables import reading, reconciliations, reviews
+from .tables import reading, reconciliations, review_assignments, reviews
 from .taglist import public_tag_names
 from .vocab import OPEN, SUBMITTED
 
@@ -25,11 +25,13 @@ from .vocab import OPEN, SUBMITTED
 class QueueItem:
     target: Target
     title: str       # the claim of an evidence item, the title of a case
-    reviews: int     # submitted reviews so far
+    reviews: int     # submitted reviews so far (none shown for a calibration item)
     mine: bool       # the viewer has a review of it (draft or submitted)
+    assigned: bool = False   # an editor assigned it to the viewer, who has not submitted it yet
 
     def to_dict(self) -> dict:
-        return {"target": str(self.target), "title": self.title, "reviews": self.reviews, "mine": self.mine}
+        return {"target": str(self.target), "title": self.title, "reviews": self.reviews, "mine": self.mine,
+                "assigned": self.assigned}
 
 
 @dataclass
@@ -45,36 +47,54 @@ class PublicGrade:
                 "relevance": self.relevance, "tags": self.tags}
 
 
-def _items(theme: str | None, include_cases: bool):
-    """Reviewable items of the current build: evidence items, and whole cases if asked."""
+def _items(theme: str | None, include_cases: bool, outcomes: tuple[str, ...] = ()):
+    """Reviewable items of the current build: evidence items, whole cases if asked, and each
+    theme's harm `outcomes` with evidence (`@theme/outcome`, titled by the outcome) if given."""
     ev, cases, terms = storage.evidence_items, storage.cases, storage.case_terms
     themed = select(terms.c.case_id).where(terms.c.kind == "theme", terms.c.name == theme)
     query = select(ev.c.case_id.label("case_id"), ev.c.id.label("evidence_id"), ev.c.claim.label("title"))
     if theme:
         query = query.where(ev.c.case_id.in_(themed))
+    parts = [query]
     if include_cases:
         whole = select(cases.c.id.label("case_id"), literal("").label("evidence_id"), cases.c.title.label("title"))
-        query = union_all(query, whole.where(cases.c.id.in_(themed)) if theme else whole)
-    return query.subquery("items")
+        parts.append(whole.where(cases.c.id.in_(themed)) if theme else whole)
+    if outcomes:
+        pair = (select((literal(OUTCOME, String) + terms.c.name).label("case_id"), ev.c.outcome.label("evidence_id"),
+                       ev.c.outcome.label("title"))
+                .join(terms, and_(terms.c.case_id == ev.c.case_id, terms.c.kind == "theme"))
+                .where(ev.c.outcome.in_(outcomes)).distinct())
+        parts.append(pair.where(terms.c.name == theme) if theme else pair)
+    return (union_all(*parts) if len(parts) > 1 else query).subquery("items")
 
 
 def review_queue(bind: Engine | Connection, viewer: User, *, theme: str | None = None, include_cases: bool = False,
-                 limit: int | None = None) -> list[QueueItem]:
-    """Items with fewer than two submitted reviews and no reconciliation, fewest reviews first:
-    where a second, independent grade is still missing."""
-    items = _items(theme, include_cases)
+                 outcomes: tuple[str, ...] = (), limit: int | None = None) -> list[QueueItem]:
+    """Items assigned to the viewer that they have not submitted, first; then items with fewer
+    than two submitted reviews and no reconciliation, fewest reviews first: where a second,
+    independent grade is still missing. A calibration item (already reconciled) looks like any
+    other assigned item: no count of the reviews it has."""
+    items = _items(theme, include_cases, outcomes)
     counted = (select(reviews.c.case_id, reviews.c.evidence_id, func.count().label("n"))
                .where(reviews.c.status.in_(SUBMITTED)).group_by(reviews.c.case_id, reviews.c.evidence_id).subquery())
     same = lambda t: and_(t.c.case_id == items.c.case_id, t.c.evidence_id == items.c.evidence_id)  # noqa: E731
     mine = select(reviews.c.id).where(same(reviews), reviews.c.reviewer == viewer.name).exists()
+    handed_in = select(reviews.c.id).where(same(reviews), reviews.c.reviewer == viewer.name,
+                                           reviews.c.status.in_(SUBMITTED)).exists()
+    given = review_assignments
+    assigned = and_(select(given.c.id).where(same(given), given.c.reviewer == viewer.name).exists(), ~handed_in)
+    seeded = select(given.c.id).where(same(given), given.c.reviewer == viewer.name, given.c.kind == "calibration").exists()
     reconciled = select(reconciliations.c.id).where(same(reconciliations)).exists()
     n = func.coalesce(counted.c.n, 0)
-    query = (select(items.c.case_id, items.c.evidence_id, items.c.title, n.label("n"), mine.label("mine"))
+    query = (select(items.c.case_id, items.c.evidence_id, items.c.title, n.label("n"), mine.label("mine"),
+                    assigned.label("assigned"), seeded.label("seeded"))
              .select_from(items.outerjoin(counted, same(counted)))
-             .where(n < 2, ~reconciled).order_by(n, items.c.case_id, items.c.evidence_id).limit(limit))
+             .where(or_(and_(n < 2, ~reconciled), assigned))
+             .order_by(case((assigned, 0), else_=1), n, items.c.case_id, items.c.evidence_id).limit(limit))
     with reading(bind) as conn:
         acting(conn, viewer, "review.read")
-        return [QueueItem(Target(r.case_id, r.evidence_id), r.title, r.n, bool(r.mine)) for r in conn.execute(query)]
+        return [QueueItem(Target(r.case_id, r.evidence_id), r.title, 0 if r.seeded else r.n, bool(r.mine),
+                          bool(r.assigned)) for r in conn.execute(query)]
 
 
 def todo_list(bind: Engine | Connection, viewer: User) -> list[Review]:
@@ -127,3 +147,19 @@ def review_state_by_case(bind: Engine | Connection, *, public: bool = False) -> 
         for (case_id,) in conn.execute(select(reconciliations.c.case_id)):
             state[case_id] = "reconciled"
     return state
+
+
+def reconciled_certainty(bind: Engine | Connection, theme: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """outcome -> (GRADE certainty, reasons for downgrading) that editors reconciled for a theme's
+    outcomes (the built-in `grade` questions), for the summary of findings; public like any
+    reconciled grade."""
+    query = select(reconciliations.c.evidence_id, reconciliations.c.answers).where(
+        reconciliations.c.case_id == OUTCOME + theme)
+    found = {}
+    with reading(bind) as conn:
+        for outcome, answers in conn.execute(query):
+            level = ((answers or {}).get("grade-certainty") or {}).get("value")
+            if level:
+                reasons = ((answers or {}).get("grade-downgrades") or {}).get("value") or []
+                found[outcome] = (level, tuple(reasons))
+    return found

@@ -29,7 +29,7 @@ ROLE_ADDS = {
     "reader": frozenset(),
     "reviewer": frozenset({"review.read", "review.write"}),
     "editor": frozenset({"review.reconcile", "review.history", "review.export", "review.import",
-                         "agreement.read", "tag.manage", "setting.change"}),
+                         "agreement.read", "tag.manage", "setting.change", "review.assign", "question.manage"}),
     "admin": frozenset({"account.manage"}),
 }
 ACTIONS = tuple(sorted(set().union(*ROLE_ADDS.values())))
@@ -40,7 +40,8 @@ ACTION_WORDS = {
     "review.history": "The history of reviews is", "review.export": "Exporting reviews is",
     "review.import": "Importing reviews is", "agreement.read": "Agreement statistics are",
     "tag.manage": "Managing the tag list is", "setting.change": "Changing review settings is",
-    "account.manage": "Managing accounts is",
+    "account.manage": "Managing accounts is", "review.assign": "Assigning items to reviewers is",
+    "question.manage": "Defining coding questions is",
 }
 
 
@@ -112,6 +113,8 @@ REVIEW_FIELDS: tuple[ReviewField, ...] = (
     ReviewField("note", "text", help="Markdown for other reviewers and editors; never public. Rendered and sanitised."),
 )
 FIELDS = {f.name: f for f in REVIEW_FIELDS}
+# `answers`: the coding questions' answers (kb.reviews.questions), {key: value} on the way in
+VALUE_FIELDS = (*FIELDS, "answers")
 GRADED_FIELDS = ("sms_grade", "confidence", "relevance")  # the fields agreement is computed on
 
 
@@ -126,3 +129,15 @@ SETTINGS: dict[str, Setting] = {
     "blind_mode": Setting("blind_mode", True,
                           "Reviewers do not see other reviewers' grades of an item until they have submitted their own."),
 }
+
+
+# How an item came to a reviewer: one item, a whole case, a theme, a random share of items for
+# double grading, or a calibration item (already reconciled; the reviewer is not told).
+ASSIGNMENT_KINDS = ("single", "case", "theme", "share", "calibration")
+# what a review or question is about: an evidence item, a whole case, or a theme's outcome (the
+# unit of a GRADE certainty rating, written `@theme/outcome`)
+SCOPES = ("evidence", "case", "outcome")
+QUESTION_KINDS = ("single", "multiple", "number", "text")
+MAX_QUESTIONS = 200      # current questions of a knowledge base
+MAX_CHOICES = 30
+MAX_ANSWER_TEXT = 5_000
