@@ -4,7 +4,8 @@
 
 Builds a small generated collection, creates the reviewer accounts, starts gunicorn on 127.0.0.1,
 then from a separate process each reviewer signs in (with the CSRF token of the sign-in form) and
-loops for a fixed time: open an item's review page, save a review with a unique note. Afterwards
+loops for a fixed time: open an item's review page, save a review with a unique note and two
+ROBINS-I answers (the built-in question set is installed, so every form carries it). Afterwards
 every save the server acknowledged (302) must be in the database as that reviewer's current note
 or an earlier version in the audit log. Reports throughput, median and p95 of saves, and errors.
 Only loopback is targeted; every loop stops by itself.
@@ -32,6 +33,7 @@ sys.path.insert(0, str(HERE))
 PASSWORD = "load-test-password-1"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
+JUDGEMENTS = ("low", "moderate", "serious", "critical", "no-information")
 
 
 class Client:
@@ -45,7 +47,7 @@ class Client:
         headers = {"Cookie": self.cookie} if self.cookie else {}
         body = None
         if form is not None:
-            body = urlencode(form)
+            body = urlencode(form, doseq=True)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         self.connection.request(method, path, body=body, headers=headers)
         response = self.connection.getresponse()
@@ -84,7 +86,10 @@ def run_load(port: int, reviewers: list[str], targets: list[str], seconds: float
             n += 1
             note = f"{name}-{n}-{rng.random():.8f}"
             form = {"csrf_token": TOKEN.search(page).group(1), "sms_grade": str(rng.randint(1, 5)),
-                    "confidence": "moderate", "relevance": "high", "status": "reviewed", "note": note}
+                    "confidence": "moderate", "relevance": "high", "status": "reviewed", "note": note,
+                    # the ROBINS-I questions are on the form: answer two of them, as a reviewer would
+                    "asked": ["robins-d1", "robins-overall"], "q-robins-d1": rng.choice(JUDGEMENTS),
+                    "q-robins-overall": rng.choice(JUDGEMENTS)}
             version = VERSION.search(page.split('id="mine-h"', 1)[1].split("</form>", 1)[0])
             if version:
                 form["version"] = version.group(1)
@@ -152,6 +157,8 @@ def one_backend(backend: str, args, root: Path) -> dict:
         for name in names:
             if name not in existing:
                 accounts.add_user(kb.engine, system_actor(), name, "reviewer", PASSWORD)
+        from kb.reviews.questions import install_set
+        install_set(kb.engine, system_actor(), "robins-i")      # the form then carries eight coding questions
         with kb.engine.connect() as conn:
             from sqlalchemy import select
 

@@ -26,9 +26,37 @@ PAGES = {
     "time-and-place": "/charts",
 }
 PHONE = {"search", "case"}          # also photographed 390 px wide, as NAME-390.png
+# the reviewers' pages (docs/reviews.md), seen by whom, after `seed_reviews` made a small team's work
+ITEM = "boston-operation-ceasefire/youth-homicide-time-series"
+REVIEW_PAGES = {
+    "review-queue": ("/reviews", "alice"),
+    "review-item": (f"/reviews/item/{ITEM}", "carol"),
+    "review-questions": ("/reviews/questions", "ed"),
+    "review-assign": ("/reviews/assign", "ed"),
+    "review-agreement": ("/reviews/agreement", "ed"),
+}
+PASSWORD = "screenshots only, thrown away"
 DESKTOP, PHONE_SIZE = {"width": 1280, "height": 860}, {"width": 390, "height": 844}
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+
+
+def seed_reviews(engine) -> None:
+    """Three reviewers and an editor; the ROBINS-I questions; an item assigned to three reviewers,
+    two of whom graded it differently; a random share of items for double grading."""
+    from kb.reviews import accounts, assign, questions
+    from kb.reviews.records import parse_target
+    from kb.reviews.roles import system_actor
+    from kb.reviews.service import create_review
+    people = {name: accounts.add_user(engine, system_actor(), name, role, PASSWORD)
+              for name, role in (("ed", "editor"), ("alice", "reviewer"), ("bob", "reviewer"), ("carol", "reviewer"))}
+    questions.install_set(engine, people["ed"], "robins-i")
+    assign.assign(engine, people["ed"], ["alice", "bob", "carol"], targets=[parse_target(ITEM)])
+    assign.assign(engine, people["ed"], ["alice", "bob", "carol"], theme="targeted-deterrence", share=0.3, seed=1)
+    for name, grade, certainty, bias in (("alice", 3, "moderate", "serious"), ("bob", 2, "low", "critical")):
+        create_review(engine, people[name], ITEM, {"sms_grade": grade, "confidence": certainty, "relevance": "high",
+                                                   "status": "reviewed",
+                                                   "answers": {"robins-d1": bias, "robins-overall": bias}})
 
 
 def main(names: list[str]) -> None:
@@ -38,6 +66,10 @@ def main(names: list[str]) -> None:
     with tempfile.TemporaryDirectory() as data:
         build(ROOT, data)
         app = create_app({"ROOT": str(ROOT), "DATA_DIR": data, "SECRET_KEY": "screenshots"})
+        if not names or any(name.startswith("review") for name in names):
+            from webapp.kbstore import get_kb
+            with app.app_context():
+                seed_reviews(get_kb().engine)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         OUT.mkdir(parents=True, exist_ok=True)
@@ -51,6 +83,20 @@ def main(names: list[str]) -> None:
                 page = browser.new_page(viewport=size)
                 page.goto(f"http://127.0.0.1:{server.server_port}{url}")
                 page.screenshot(path=str(OUT / f"{name}.png"))
+                page.close()
+                print(OUT / f"{name}.png")
+            base = f"http://127.0.0.1:{server.server_port}"
+            for name, (url, who) in REVIEW_PAGES.items():
+                if names and name not in names:
+                    continue
+                page = browser.new_page(viewport=DESKTOP)
+                page.goto(f"{base}/signin")
+                page.fill("#name", who)
+                page.fill("#password", PASSWORD)
+                page.locator("main form button[type=submit]").click()
+                page.wait_for_url("**/reviews")
+                page.goto(f"{base}{url}")
+                page.screenshot(path=str(OUT / f"{name}.png"), full_page=name == "review-agreement")
                 page.close()
                 print(OUT / f"{name}.png")
             browser.close()

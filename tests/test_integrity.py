@@ -125,7 +125,7 @@ def test_the_item_page_shows_the_revision(env, app_factory):
     revised = page.select(".revised")
     assert len(revised) == 1 and "revised after the reveal" in revised[0].get_text() and "SMS 1" in revised[0].get_text()
     agreement_page = client.get("/reviews/agreement").get_data(as_text=True)
-    assert "Grades revised after the reveal" in agreement_page and "sms_grade 1 → 3" in agreement_page
+    assert "Grades revised after the reveal" in agreement_page and "SMS grade 1 → 3" in agreement_page
 
 
 def test_nothing_of_an_unreconciled_review_is_public(env, app_factory):

@@ -16,19 +16,19 @@ from kb.reviews import (
     Question,
     add_question,
     assign_items,
+    assignments,
     edit_question,
     get_question,
     install_set,
     list_questions,
     parse_choices,
+    list_users,
     parse_target,
+    question_versions,
     require,
     unassign,
     workload,
 )
-from kb.reviews.accounts import list_users
-from kb.reviews.assign import assignments
-from kb.reviews.questions import question_versions
 from webapp.kbstore import get_kb, get_vocab
 from webapp.params import whole_number
 from webapp.reviews import _forbidden

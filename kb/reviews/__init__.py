@@ -33,7 +33,7 @@ EXPORTS = {
     "get_user": "accounts", "verify": "accounts", "end_sessions": "accounts",
     "Question": "questions", "QUESTION_SETS": "questions", "list_questions": "questions", "add_question": "questions",
     "edit_question": "questions", "install_set": "questions", "parse_choices": "questions",
-    "versions_by_key": "questions", "answer_views": "questions", "get_question": "questions",
+    "versions_by_key": "questions", "answer_views": "questions", "get_question": "questions", "question_versions": "questions", "list_users": "accounts",
     "unassign": "assign", "assignments": "assign", "workload": "assign",
     "discussion_for": "discussion", "set_discussion": "discussion", "withheld": "service",
     "ASSIGNMENT_KINDS": "vocab", "SCOPES": "vocab", "QUESTION_KINDS": "vocab",

@@ -24,6 +24,7 @@ from . import audit
 from .records import Target
 from .roles import User, acting
 from .tables import now, reading, reconciliations, review_assignments, reviews, users, writing
+from .views import target_exists
 from .vocab import ASSIGNMENT_KINDS, SUBMITTED
 
 MAX_ASSIGN = 100_000     # assignments one request may create
@@ -103,7 +104,6 @@ def assign(engine: Engine, actor: User, reviewers: list[str], *, targets: list[T
         load = Counter(r for _, r in existing)
         wanted: list[tuple[Target, str, str]] = []
         if targets is not None:
-            from .service import target_exists
             missing = [str(t) for t in targets if not target_exists(conn, t)]
             if missing:
                 raise KbError(f"not in the current build: {', '.join(missing[:5])}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +35,7 @@ from .roles import User, acting
 from .settings import blind_mode, get_setting, set_setting  # noqa: F401
 from .tables import independent_grades, now, reading, reconciliations, reviews, writing
 from .taglist import add_tag, list_tags, update_tag  # noqa: F401
-from .views import public_view, review_queue, todo_list  # noqa: F401
+from .views import public_view, review_queue, target_exists, todo_list  # noqa: F401
 from .vocab import SUBMITTED
 
 __all__ = ["Review", "Reconciliation", "Target", "parse_target", "create_review", "update_review", "get_review",
@@ -60,19 +60,6 @@ def _answers(conn: Connection, given: dict | None, before: dict, target: Target,
     if not isinstance(given, dict):
         raise InvalidReview({"answers": "must be answers by question key"})
     return questions.stamp_answers(conn, given, before, target.scope, status in SUBMITTED)
-
-
-def target_exists(conn: Connection, target: Target) -> bool:
-    if target.scope == "outcome":    # a theme's outcome exists while some case of the theme has evidence on it
-        items, terms = storage.evidence_items, storage.case_terms
-        themed = select(terms.c.case_id).where(terms.c.kind == "theme", terms.c.name == target.theme)
-        query = exists().where(items.c.outcome == target.evidence_id, items.c.case_id.in_(themed))
-    elif target.evidence_id:
-        items = storage.evidence_items
-        query = exists().where(items.c.case_id == target.case_id, items.c.id == target.evidence_id)
-    else:
-        query = exists().where(storage.cases.c.id == target.case_id)
-    return bool(conn.execute(select(query)).scalar())
 
 
 def create_review(engine: Engine, actor: User, target: Target | str, values: dict[str, Any]) -> Review:

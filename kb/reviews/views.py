@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import String, and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.engine import Connection, Engine
 
 from .. import storage
@@ -95,6 +95,19 @@ def review_queue(bind: Engine | Connection, viewer: User, *, theme: str | None =
         acting(conn, viewer, "review.read")
         return [QueueItem(Target(r.case_id, r.evidence_id), r.title, 0 if r.seeded else r.n, bool(r.mine),
                           bool(r.assigned)) for r in conn.execute(query)]
+
+
+def target_exists(conn: Connection, target: Target) -> bool:
+    if target.scope == "outcome":    # a theme's outcome exists while some case of the theme has evidence on it
+        items, terms = storage.evidence_items, storage.case_terms
+        themed = select(terms.c.case_id).where(terms.c.kind == "theme", terms.c.name == target.theme)
+        query = exists().where(items.c.outcome == target.evidence_id, items.c.case_id.in_(themed))
+    elif target.evidence_id:
+        items = storage.evidence_items
+        query = exists().where(items.c.case_id == target.case_id, items.c.id == target.evidence_id)
+    else:
+        query = exists().where(storage.cases.c.id == target.case_id)
+    return bool(conn.execute(select(query)).scalar())
 
 
 def todo_list(bind: Engine | Connection, viewer: User) -> list[Review]:
