@@ -32,10 +32,10 @@ def test_validates_strictly(collection):
     assert problems == []
 
 
-def test_at_least_36_cases_and_5_per_theme(collection):
-    assert len(collection.cases) >= 36
+def test_at_least_60_cases_and_8_per_theme(collection):
+    assert len(collection.cases) >= 60
     per_theme = Counter(theme for case in collection.cases for theme in case.themes)
-    short = {theme: per_theme[theme] for theme in default_vocabulary().terms("themes") if per_theme[theme] < 5}
+    short = {theme: per_theme[theme] for theme in default_vocabulary().terms("themes") if per_theme[theme] < 8}
     assert short == {}
 
 
