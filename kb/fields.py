@@ -40,6 +40,7 @@ CASE_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("tags", "strings", False, help="Free tags."),
     FieldSpec("status", "choice", False, "statuses", "draft or published (default published)."),
     FieldSpec("updated", "date", False, help="ISO date of the last substantive update (YYYY-MM-DD)."),
+    FieldSpec("checked", "date", False, help="ISO date the content was last checked against its sources (YYYY-MM-DD)."),
     FieldSpec("authors", "strings", False, help="Authors of the case study, 'Family, Given'."),
     FieldSpec("former_ids", "slugs", False, help="Earlier ids of this case; reviews follow the case."),
     FieldSpec("evidence", "evidence", False, help="Evidence items: claims with outcome, direction, design."),

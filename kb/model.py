@@ -67,6 +67,7 @@ class Case:
     tags: list[str] = field(default_factory=list)
     status: str = "published"
     updated: str = ""
+    checked: str = ""    # when its content was last checked against its sources
     authors: list[str] = field(default_factory=list)
     former_ids: list[str] = field(default_factory=list)
     evidence: list[EvidenceItem] = field(default_factory=list)

@@ -227,3 +227,13 @@ def test_no_content_raises(content):
     parsed = parse_case_bytes(raw, "case_studies/x.md", default_vocabulary())
     assert parsed.case is not None or parsed.problems
     assert all(p.line >= 1 and p.path == "case_studies/x.md" for p in parsed.problems)
+
+
+def test_the_date_a_case_was_checked(kb_root, runner):
+    """`checked`: when the content was last checked against its sources; a date, not in the future."""
+    root = kb_root({"sample-case.md": case_text(checked="2026-13-02"), "other.md": case_text("other", checked="2999-01-01"),
+                    "fine.md": case_text("fine", checked="2026-11-30")})
+    result = runner.invoke(main, ["--root", str(root), "validate"])
+    assert "error: checked '2026-13-02' is not an ISO date; write YYYY-MM-DD" in result.output
+    assert "error: checked '2999-01-01' is in the future; write the date it happened" in result.output
+    assert "fine.md" not in result.output and result.exit_code == 1

@@ -204,3 +204,19 @@ def test_each_citation_has_an_id_and_each_reference_its_places(client):
     cited_in = {li["id"]: [(a.get_text(), a["href"]) for a in li.select(".cited-in a")] for li in page.select("ol.references li")}
     assert cited_in == {"ref-doe2020policing": [("Context", "#cite-T1"), ("Outcomes", "#cite-T2"), ("E1", "#cite-E1")],
                         "ref-roe2015cannabis": [("Outcomes", "#cite-T2")]}
+
+
+def test_the_case_page_says_when_it_was_checked_against_its_sources(client):
+    page = BeautifulSoup(client.get("/cases/second-case").data, "html.parser")
+    label = next(dt for dt in page.select("dt") if dt.get_text() == "Checked against its sources")
+    assert label.find_next_sibling("dd").get_text(strip=True) == "not recorded"
+
+
+def test_a_checked_date_is_shown(kb_root, app_factory):
+    from conftest import case_text
+
+    from kb.storage.build import build
+    root = kb_root({"checked-case.md": case_text("checked-case", checked="2026-11-30")})
+    build(root)
+    page = BeautifulSoup(app_factory({"ROOT": str(root)}).test_client().get("/cases/checked-case").data, "html.parser")
+    assert page.select_one("dd time[datetime='2026-11-30']").get_text() == "2026-11-30"

@@ -156,7 +156,9 @@ def _date(value: Any, ctx: Ctx):
     try:
         dt.date.fromisoformat(text)
     except ValueError:
-        return text, [ctx.problem(f"updated {text!r} is not an ISO date; write YYYY-MM-DD", code="bad-date")]
+        return text, [ctx.problem(f"{ctx.label} {text!r} is not an ISO date; write YYYY-MM-DD", code="bad-date")]
+    if dt.date.fromisoformat(text) > dt.date.today() + dt.timedelta(days=1):
+        return text, [ctx.problem(f"{ctx.label} {text!r} is in the future; write the date it happened", code="bad-date")]
     return text, []
 
 

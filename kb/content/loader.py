@@ -20,7 +20,7 @@ from .collection import Collection, ParsedBibliography, ParsedFile
 
 CASES_DIR = "case_studies"
 BIB_FILE = "bibliography.bib"
-PARSER_VERSION = "4"  # bump when parsing or per-file checks change, to invalidate build caches
+PARSER_VERSION = "5"  # bump when parsing or per-file checks change, to invalidate build caches
 MAX_CASE_BYTES = 1024 * 1024        # the largest shipped case is about 20 KB
 MAX_BIB_BYTES = 64 * 1024 * 1024    # 20,000 entries are about 6 MB
 
