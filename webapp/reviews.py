@@ -380,34 +380,33 @@ def reconcile_item(target: str):
     grades = {"sms_grade": whole_number(form.get("sms_grade")),
               "confidence": form.get("confidence") or None, "relevance": form.get("relevance") or None,
               **({"answers": _form_answers(context["questions"])} if form.getlist("asked") else {})}
-    try:
-        reconcile(get_kb().db, g.user, context["target"], grades, form.get("reason", ""),
-                  version=whole_number(form.get("version")))
-    except PermissionDenied as exc:
-        _forbidden(exc)
-    except ConflictError as exc:
-        return render_template("reviews/item.html", form=None, conflict=str(exc), **_item_context(target)), 409
-    except InvalidReview as exc:
-        return render_template("reviews/item.html", form=None, invalid=exc.errors, **context), 400
-    flash("Reconciled grade recorded.", "ok")
-    return redirect(url_for("reviews.item", target=target))
+    return _editor_write(target, context, lambda: reconcile(
+        get_kb().db, g.user, context["target"], grades, form.get("reason", ""), version=whole_number(form.get("version"))),
+        "Reconciled grade recorded.", "")
 
 
 @bp.post("/reviews/item/<path:target>/discussion")
 def discuss(target: str):
     """An editor's discussion note on the item, for its reviewers once they have submitted."""
     context = _item_context(target)
+    return _editor_write(target, context, lambda: set_discussion(
+        get_kb().db, g.user, context["target"], request.form.get("note", ""), whole_number(request.form.get("version"))),
+        "Discussion note saved: the item's reviewers see it once they have submitted.", "#discussion-h")
+
+
+def _editor_write(target: str, context: dict, write, done: str, anchor: str):
+    """Run an editor's change of an item; the item page again on a conflict (409, reloaded) or a
+    refused value (400), else back to it with `done` said."""
     try:
-        set_discussion(get_kb().db, g.user, context["target"], request.form.get("note", ""),
-                       whole_number(request.form.get("version")))
+        write()
     except PermissionDenied as exc:
         _forbidden(exc)
     except ConflictError as exc:
         return render_template("reviews/item.html", form=None, conflict=str(exc), **_item_context(target)), 409
     except InvalidReview as exc:
         return render_template("reviews/item.html", form=None, invalid=exc.errors, **context), 400
-    flash("Discussion note saved: the item's reviewers see it once they have submitted.", "ok")
-    return redirect(url_for("reviews.item", target=target) + "#discussion-h")
+    flash(done, "ok")
+    return redirect(url_for("reviews.item", target=target) + anchor)
 
 
 @bp.get("/reviews/item/<path:target>/history")
