@@ -252,3 +252,11 @@ def test_an_import_with_unknown_or_changed_questions_is_refused_whole(env, tmp_p
     assert "question 'sample-size' version 1 differs" in problems
     assert "there is no version 9 of question 'sample-size'" in problems
     assert export_records(env.engine) == records                           # nothing was written
+
+
+def test_a_number_question_is_compared_by_difference_not_kappa(env):
+    questions.add_question(env.engine, env["ed"], questions.Question("sites", "How many sites?", kind="number"))
+    answered(env, "alice", {"sites": 10})
+    answered(env, "bob", {"sites": 13})
+    found = agreement(env.engine, env["ed"]).questions["sites"]
+    assert (found.percent, found.kappa, found.mean_absolute_difference) == (0.0, None, 3)

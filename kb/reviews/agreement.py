@@ -85,6 +85,7 @@ class FieldAgreement:
     kappa: float | None = None           # Light's: mean of the pairwise kappas
     weighted_kappa: float | None = None  # ordinal fields only, mean of the pairwise weighted kappas
     pairs: list[PairAgreement] = field(default_factory=list)
+    mean_absolute_difference: float | None = None   # number questions: kappa means nothing there
 
 
 @dataclass
@@ -226,11 +227,25 @@ def agreement(bind: Engine | Connection, viewer: User, *, theme: str | None = No
         ratings = {t: {r: v.get(name) for r, v in by.items()} for t, by in found.items()}
         if any(v is not None for by in ratings.values() for v in by.values()):
             scale = [c for c in question.choice_values if c not in UNORDERED] if question.ordinal else None
-            questions[question.key] = field_agreement(name, ratings, weights, scale)
+            found_here = field_agreement(name, ratings, weights, scale)
+            if question.kind == "number":
+                found_here = _numbers(found_here, ratings)
+            questions[question.key] = found_here
     names = [*GRADED_FIELDS, *(f"answers.{q.key}" for q in asked)]
     return AgreementReport(weights, _scope(found, weights),
                            {name: _scope(items, weights) for name, items in sorted(by_theme.items())},
                            disagreements(found, names, settled), revised, questions)
+
+
+def _numbers(result: FieldAgreement, ratings: dict[Target, dict[str, object]]) -> FieldAgreement:
+    """A number question: the share of identical answers and the mean absolute difference of the
+    pairs, no kappa (answers are not categories)."""
+    gaps = [abs(a - b) for by in ratings.values() for a, b in combinations([v for v in by.values() if v is not None], 2)]
+    result.kappa = None
+    for pair in result.pairs:
+        pair.kappa = None
+    result.mean_absolute_difference = sum(gaps) / len(gaps) if gaps else None
+    return result
 
 
 def disagreements(found: dict[Target, dict[str, dict[str, object]]], names=GRADED_FIELDS,
