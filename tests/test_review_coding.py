@@ -260,3 +260,13 @@ def test_a_number_question_is_compared_by_difference_not_kappa(env):
     answered(env, "bob", {"sites": 13})
     found = agreement(env.engine, env["ed"]).questions["sites"]
     assert (found.percent, found.kappa, found.mean_absolute_difference) == (0.0, None, 3)
+
+
+def test_a_review_of_a_theme_outcome_is_no_orphan_while_the_theme_has_evidence_on_it(env):
+    from kb.reviews.orphans import orphaned_reviews
+    questions.install_set(env.engine, env["ed"], "grade")
+    create_review(env.engine, env["alice"], OUTCOME, {"status": "reviewed", "answers": {"grade-certainty": "low"}})
+    assert orphaned_reviews(env.engine) == []
+    with env.engine.begin() as conn:      # as if the build no longer had that outcome in the theme
+        conn.exec_driver_sql("UPDATE evidence_items SET outcome = 'violence' WHERE outcome = 'public-health'")
+    assert [str(r.target) for r in orphaned_reviews(env.engine)] == [str(OUTCOME)]

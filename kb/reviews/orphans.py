@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import String, and_, exists, literal, not_, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from .. import storage
 from ..hooks import BuildEvent, subscribe
 from ..model import Case
 from . import audit
-from .records import Reconciliation, Review, Target
+from .records import OUTCOME, Reconciliation, Review, Target
 from .tables import now, reconciliations, reviews
 
 
@@ -36,11 +36,17 @@ class Move:
 
 
 def _orphan_condition(table):
-    cases, items = storage.cases, storage.evidence_items
-    case_gone = not_(exists().where(cases.c.id == table.c.case_id))
-    item_gone = and_(table.c.evidence_id != "",
+    """A review (or reconciliation) is orphaned when its case or item left the build; one of a
+    theme's outcome (`@theme/outcome`) when no case of the theme has evidence on the outcome."""
+    cases, items, terms = storage.cases, storage.evidence_items, storage.case_terms
+    of_outcome = table.c.case_id.startswith(OUTCOME)
+    case_gone = and_(~of_outcome, not_(exists().where(cases.c.id == table.c.case_id)))
+    item_gone = and_(~of_outcome, table.c.evidence_id != "",
                      not_(exists().where(items.c.case_id == table.c.case_id, items.c.id == table.c.evidence_id)))
-    return or_(case_gone, item_gone)
+    outcome_gone = and_(of_outcome, not_(exists().where(
+        items.c.outcome == table.c.evidence_id, terms.c.case_id == items.c.case_id, terms.c.kind == "theme",
+        (literal(OUTCOME, String) + terms.c.name) == table.c.case_id)))
+    return or_(case_gone, item_gone, outcome_gone)
 
 
 def orphaned_reviews(bind: Engine | Connection) -> list[Review]:
