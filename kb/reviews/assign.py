@@ -27,7 +27,7 @@ from .tables import now, reading, reconciliations, review_assignments, reviews, 
 from .views import target_exists
 from .vocab import ASSIGNMENT_KINDS, SUBMITTED
 
-MAX_ASSIGN = 100_000     # assignments one request may create
+MAX_ASSIGN = 20_000      # assignments one request may create (each is a row and an audit entry)
 
 
 @dataclass(frozen=True)
