@@ -99,3 +99,12 @@ def test_pandoc_reads_the_whole_shipped_bibliography(tmp_path, shipped_build, ou
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stderr == ""
     assert "Monaghan" in run.stdout and "Felbab-Brown" in run.stdout
+
+
+def test_the_record_of_checked_cases_is_up_to_date():
+    """docs/collection-record.md lists, per checked case, each reference with where it was checked."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "collection_record.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
