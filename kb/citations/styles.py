@@ -15,6 +15,7 @@ rendered in ahead of time.
 from __future__ import annotations
 
 import difflib
+import functools
 import html
 import json
 import re
@@ -186,9 +187,29 @@ def _in_two_halves(entries: list[Entry], style: str, output: str) -> list[tuple[
     with ThreadPoolExecutor(2) as pool:
         done = list(pool.map(lambda half: format_documents([Document(half)], style, output)[0].references, halves))
     merged, (first, second) = [], done
+    demotes = _demotes_particles(style)
     while first and second:
-        merged.append(first.pop(0) if _folded(first[0][1]) <= _folded(second[0][1]) else second.pop(0))
+        take_first = _sorted_by(first[0][1], demotes) <= _sorted_by(second[0][1], demotes)
+        merged.append(first.pop(0) if take_first else second.pop(0))
     return merged + first + second
+
+
+_PARTICLES = re.compile(r"^(?:<[^>]+>)*(?:[a-z]+'? )+(?=[A-Z])")
+
+
+@functools.lru_cache(maxsize=64)
+def _demotes_particles(style: str) -> bool:
+    """Whether the style sorts "van Dun" under D (CSL's demote-non-dropping-particle is
+    "sort-only" or, the default, "display-and-sort"), not under v ("never", as APA)."""
+    head = style_file(style).read_text(encoding="utf-8")[:4000]
+    found = re.search(r'demote-non-dropping-particle="([^"]+)"', head)
+    return (found.group(1) if found else "display-and-sort") != "never"
+
+
+def _sorted_by(text: str, demotes: bool) -> str:
+    """What a formatted entry is sorted by: its text, accent-folded, without a leading lowercase
+    name particle where the style demotes it ("van Dun, M." sorts under D in Cite Them Right)."""
+    return _folded(_PARTICLES.sub("", text) if demotes else text)
 
 
 def format_document(entries: Iterable[Entry], citations: Sequence[Sequence[Cite]], style: str = "apa",
