@@ -245,7 +245,10 @@ def _item_context(target_text: str) -> dict:
     independent = independent_grades_of(engine, [r.id for r in reviews if not r.hidden])
     hold = withheld(engine, target, g.user)
     versions = versions_by_key(engine)
-    latest = {q.key: q for q in list_questions(engine, include_retired=True)}
+    latest = {}
+    for (key, _), question in sorted(versions.items()):      # the highest version of each key
+        latest[key] = question
+    latest = dict(sorted(latest.items(), key=lambda kv: (kv[1].position, kv[0])))
     given = assignments(engine, target=target)
     return {"target": target, **about, "reviews": reviews, "own": own, "independent": independent,
             "reconciliation": None if hold else get_reconciliation(engine, target), "blind": blind_mode(engine) or hold,
@@ -331,13 +334,14 @@ def _form_values(questions=()) -> tuple[dict, list[tuple[str, str]]]:
 def _next_item(current: str) -> str | None:
     """After a submission: the reviewer's next open review, else the next item still short of two
     reviews that is not theirs."""
-    for entry in review_queue(get_kb().db, g.user, outcomes=_outcomes_asked(), limit=50):
+    waiting = review_queue(get_kb().db, g.user, outcomes=_outcomes_asked(), limit=50)   # assigned ones first
+    for entry in waiting:
         if entry.assigned and str(entry.target) != current:
             return str(entry.target)
     for review in todo_list(get_kb().db, g.user):
         if str(review.target) != current:
             return str(review.target)
-    for entry in review_queue(get_kb().db, g.user, outcomes=_outcomes_asked(), limit=50):
+    for entry in waiting:
         if not entry.mine and str(entry.target) != current:
             return str(entry.target)
     return None
