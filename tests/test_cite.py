@@ -482,3 +482,24 @@ def test_cite_a_briefing_to_a_file(runner, root, tmp_path):
     assert result.exit_code == 2 and result.output.splitlines()[-1] == "Error: --format odt writes a file: give --output FILE.odt"
     result = cite(runner, root, "nope", "--format", "odt", "--output", str(tmp_path / "x.odt"))
     assert result.exit_code == 2 and not (tmp_path / "x.odt").exists()
+
+
+def test_a_failed_pandoc_run_is_tried_once_more_then_reported_in_its_own_words(monkeypatch):
+    import subprocess as sp
+
+    from kb.citations import styles
+    from kb.errors import KbError
+    real, calls = sp.run, []
+    expected = styles._run_pandoc("Hello", "apa")
+
+    def flaky(command, **kwargs):
+        calls.append(command)
+        if len(calls) == 1:
+            return sp.CompletedProcess(command, 83, "", "Error running filter batch.lua:\n  out of luck\n")
+        return real(command, **kwargs)
+    monkeypatch.setattr(styles.subprocess, "run", flaky)
+    assert styles._run_pandoc("Hello", "apa") == expected and len(calls) == 2
+    monkeypatch.setattr(styles.subprocess, "run",
+                        lambda command, **kw: sp.CompletedProcess(command, 83, "", "Error running filter x:\n  why\n"))
+    with pytest.raises(KbError, match=r"in apa: Error running filter x: why$"):
+        styles._run_pandoc("Hello", "apa")

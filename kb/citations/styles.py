@@ -18,6 +18,7 @@ import difflib
 import functools
 import html
 import json
+import logging
 import re
 import subprocess
 import tempfile
@@ -29,6 +30,8 @@ from typing import Iterable, NamedTuple, Sequence
 from ..errors import KbError, UnknownIdError
 from ..model import CiteRef, Source
 from .bibliography import bibtex_entry
+
+log = logging.getLogger(__name__)
 
 
 class Style(NamedTuple):
@@ -332,17 +335,24 @@ def _document_markdown(document: Document, style: str, folder: Path, number: int
     return f"::: {{.document{files}}}\n{cites}::: {{.nocite}}\n{nocite}\n:::\n:::\n\n"
 
 
-def _run_pandoc(text: str, styles: str) -> str:
+def _run_pandoc(text: str, styles: str, attempts: int = 2) -> str:
+    """pandoc's output for `text`. A failed run is tried once more: under heavy load pandoc has now
+    and then failed inside the filter with no message of its own (twice in a day's work, never
+    again on the same input), and a build should not fail for that; a second failure is reported
+    with pandoc's own words."""
     command = [pandoc_path(), "--from=markdown", "--to=html", "--wrap=none", f"--lua-filter={LUA_FILTER}"]
-    try:
-        run = subprocess.run(command, input=text, capture_output=True, text=True, encoding="utf-8",
-                             timeout=60 + len(text) / 2000, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise KbError(f"pandoc could not format the citations: {exc}") from None
-    if run.returncode != 0:
-        first = (run.stderr.strip().splitlines() or ["no message"])[0]
-        raise KbError(f"pandoc could not format the citations in {styles}: {first}")
-    return run.stdout
+    for attempt in range(attempts):
+        try:
+            run = subprocess.run(command, input=text, capture_output=True, text=True, encoding="utf-8",
+                                 timeout=60 + len(text) / 2000, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise KbError(f"pandoc could not format the citations: {exc}") from None
+        if run.returncode == 0:
+            return run.stdout
+        said = " ".join(run.stderr.split())[:600] or f"no message (exit status {run.returncode})"
+        if attempt + 1 < attempts:
+            log.warning("pandoc failed (%s); trying once more", said)
+    raise KbError(f"pandoc could not format the citations in {styles}: {said}")
 
 
 def _read_document(node, output: str) -> Formatted:
