@@ -503,3 +503,13 @@ def test_a_failed_pandoc_run_is_tried_once_more_then_reported_in_its_own_words(m
                         lambda command, **kw: sp.CompletedProcess(command, 83, "", "Error running filter x:\n  why\n"))
     with pytest.raises(KbError, match=r"in apa: Error running filter x: why$"):
         styles._run_pandoc("Hello", "apa")
+
+
+def test_the_pandoc_used_is_the_pinned_one_whatever_else_is_on_path():
+    """pypandoc's own search keeps the newest pandoc that answers; ours is the bundled 3.x always."""
+    import subprocess as sp
+
+    from kb.citations.styles import pandoc_path
+    assert "pypandoc" in pandoc_path()
+    version = sp.run([pandoc_path(), "--version"], capture_output=True, text=True).stdout.split()[1]
+    assert int(version.split(".")[0]) >= 3, version

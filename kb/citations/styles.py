@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from functools import cache
@@ -113,9 +114,16 @@ def find_styles(text: str, limit: int = 20) -> list[tuple[str, str]]:
 
 
 @cache
+@cache
 def pandoc_path() -> str:
+    """The pandoc that `pypandoc-binary` ships (pinned: pandoc 3.9), by its place in the package.
+    Not `pypandoc.get_pandoc_path()`: that runs every pandoc it can find and keeps the newest that
+    answers its `--version` call, so in a process where the bundled one's call failed (it happened
+    twice in a day on a loaded machine) it took Debian's pandoc 2.17 on PATH, whose Lua API has no
+    `pandoc.utils.citeproc`, and every later run of that process failed."""
     import pypandoc
-    return pypandoc.get_pandoc_path()
+    bundled = Path(pypandoc.__file__).with_name("files") / ("pandoc.exe" if sys.platform == "win32" else "pandoc")
+    return str(bundled) if bundled.is_file() else pypandoc.get_pandoc_path()
 
 
 Entry = Source | dict     # a bibliography entry (its BibTeX is read by pandoc) or a CSL-JSON item
@@ -336,10 +344,9 @@ def _document_markdown(document: Document, style: str, folder: Path, number: int
 
 
 def _run_pandoc(text: str, styles: str, attempts: int = 2) -> str:
-    """pandoc's output for `text`. A failed run is tried once more: under heavy load pandoc has now
-    and then failed inside the filter with no message of its own (twice in a day's work, never
-    again on the same input), and a build should not fail for that; a second failure is reported
-    with pandoc's own words."""
+    """pandoc's output for `text`. A failed run is tried once more, so that a passing fault (a
+    process killed, memory short) does not fail a whole build; a second failure is reported in
+    pandoc's own words, every line of them (the first line alone named only the filter)."""
     command = [pandoc_path(), "--from=markdown", "--to=html", "--wrap=none", f"--lua-filter={LUA_FILTER}"]
     for attempt in range(attempts):
         try:
