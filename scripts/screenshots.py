@@ -30,6 +30,7 @@ PHONE = {"search", "case"}          # also photographed 390 px wide, as NAME-390
 ITEM = "boston-operation-ceasefire/youth-homicide-time-series"
 REVIEW_PAGES = {
     "review-queue": ("/reviews", "alice"),
+    "review-queue-390": ("/reviews", "alice"),
     "review-item": (f"/reviews/item/{ITEM}", "carol"),
     "review-questions": ("/reviews/questions", "ed"),
     "review-assign": ("/reviews/assign", "ed"),
@@ -89,7 +90,7 @@ def main(names: list[str]) -> None:
             for name, (url, who) in REVIEW_PAGES.items():
                 if names and name not in names:
                     continue
-                page = browser.new_page(viewport=DESKTOP)
+                page = browser.new_page(viewport=PHONE_SIZE if name.endswith("-390") else DESKTOP)
                 page.goto(f"{base}/signin")
                 page.fill("#name", who)
                 page.fill("#password", PASSWORD)
