@@ -66,7 +66,7 @@ BAD_CASES = [
     ("duplicate front-matter key", case_text() .replace("locality: Vancouver", "locality: Vancouver\nlocality: Burnaby"),
      f"{P}:9: error: key 'locality' appears twice; keep one", 1),
     ("unknown key is a warning", case_text(flavour="blue"),
-     f"{P}:14: warning: unknown key 'flavour' is ignored (known keys: authors, concepts, cost, country, drugs, evidence, "
+     f"{P}:14: warning: unknown key 'flavour' is ignored (known keys: authors, checked, concepts, cost, country, drugs, evidence, "
      "former_ids, id, indicators, lead_agencies, legal_regime, locality, market_levels, period, population, setting, "
      "status, summary, tags, themes, title, updated)", 0),
     ("misspelt key", case_text(summry="x"),
