@@ -108,3 +108,23 @@ def test_a_simplified_query_says_so(client):
     assert "Your query was simplified" in page.select_one("p.note").get_text()
     page = BeautifulSoup(client.get("/search?q=police").data, "html.parser")
     assert page.select_one("p.note") is None
+
+
+def test_any_search_is_a_feed_newest_change_first(client):
+    import xml.etree.ElementTree as ET
+    atom = "{http://www.w3.org/2005/Atom}"
+    response = client.get("/search.atom?q=police&country=US")
+    assert response.status_code == 200 and response.mimetype == "application/atom+xml"
+    feed = ET.fromstring(response.data)
+    assert "“police”" in feed.find(f"{atom}title").text and "United States" in feed.find(f"{atom}title").text
+    self_link = next(link.get("href") for link in feed.findall(f"{atom}link") if link.get("rel") == "self")
+    assert self_link.endswith("/search.atom?q=police&country=US")
+    found = client.get("/api/search?q=police&country=US").get_json()
+    ids = [entry.find(f"{atom}id").text.rsplit("/", 1)[1] for entry in feed.findall(f"{atom}entry")]
+    assert sorted(ids) == sorted(hit["id"] for hit in found["results"]) and ids
+    everything = ET.fromstring(client.get("/search.atom").data)
+    updated = [entry.find(f"{atom}updated").text for entry in everything.findall(f"{atom}entry")]
+    assert updated == sorted(updated, reverse=True)
+    page = client.get("/search?q=police").get_data(as_text=True)
+    assert 'type="application/atom+xml" title="This search, newest change first" href="/search.atom?q=police"' in page
+    assert client.get("/search.atom?sort=nonsense").status_code == 400

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 
@@ -142,6 +143,34 @@ def search_csv():
                                filters=checked_filters(request.args), drafts=drafts, sort=sort, only_ids=set(result.ids))
     return Response(text, mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="search.csv"'})
+
+
+FEED_SIZE = 50
+
+
+@bp.get("/search.atom")
+def search_feed():
+    """An Atom feed of any search, with the parameters of /search, newest change first unless a
+    sort is given: a reader follows "corruption cases in West Africa" and sees what was added or
+    revised. Entries are the first FEED_SIZE cases."""
+    args = request.args.copy()
+    args.setdefault("sort", "updated")
+    result, _, _, _ = run_search(args, default_limit=1)
+    drafts = can_see_drafts() and args.get("drafts") == "1"
+    ids = list(result.ids)[:FEED_SIZE]
+    found = {c.id: c for c in get_kb().cases(ids=ids, drafts=drafts)}
+    items = [found[i] for i in ids if i in found]
+    updated = max((i.updated for i in items if i.updated), default=dt.date.today().isoformat())
+    words = [f"“{result.query}”"] if result.query.strip() else []
+    words += [display(param, value) for param in FILTERS for value in args.getlist(param) if value]
+    query = request.query_string.decode("ascii", "replace")
+    base = current_app.config["BASE_URL"].rstrip("/")
+    xml = render_template("cases/feed.xml", items=items, updated=updated, base=base,
+                          title="Drug Law Enforcement Evidence Knowledge Base: "
+                                + (f"cases found by {', '.join(words)}" if words else "every case, newest change first"),
+                          self_href=url_for("search.search_feed") + (f"?{query}" if query else ""),
+                          alternate_href=url_for("search.search") + (f"?{query}" if query else ""))
+    return Response(xml, mimetype="application/atom+xml; charset=utf-8")
 
 
 # The query-help page's examples of the query language: (heading, query, what it does). The
