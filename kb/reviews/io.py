@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from .. import storage
 from ..errors import KbError, shown
 from ..fields import RESERVED_IDS
 from . import audit
@@ -516,7 +517,6 @@ def robvis_rows(bind: Engine | Connection, viewer: User | None = None) -> list[d
     robvis's ROBINS-I template (`Study, D1..D7, Overall, Weight`): the judgements in its words
     (Low, Moderate, Serious, Critical, No information), an unanswered domain empty, Weight 1
     (each item counts once). Study is "case title: evidence id"."""
-    from .. import storage
     labels = dict(ROBINS_JUDGEMENTS)
     with reading(bind) as conn:
         if viewer is not None:

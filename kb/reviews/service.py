@@ -15,7 +15,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from .. import storage
 from ..errors import UnknownIdError
 from . import audit, questions
 from .errors import ConflictError, InvalidReview, PermissionDenied
@@ -258,23 +257,20 @@ def reconcile(engine: Engine, actor: User, target: Target | str, values: dict[st
         raise InvalidReview(errors)
     try:
         with writing(engine) as conn:
-            acting(conn, actor, "review.reconcile")      # before anything about the questions is told
-            before = get_reconciliation(conn, target)
-            grades["answers"] = _answers(conn, values.get("answers"), before.answers if before else {}, target,
-                                         "reconciled")
-            after = _write_reconciliation(conn, actor, target, grades, reason, version)
+            after = _write_reconciliation(conn, actor, target, grades, values.get("answers"), reason, version)
     except IntegrityError:  # another editor made the first reconciliation concurrently
         raise ConflictError(f"{target} was reconciled by someone else meanwhile; reload it",
                             get_reconciliation(engine, target)) from None
     return after
 
 
-def _write_reconciliation(conn: Connection, actor: User, target: Target, grades: dict, reason: str,
-                          version: int | None) -> Reconciliation:
-    actor = acting(conn, actor, "review.reconcile")
+def _write_reconciliation(conn: Connection, actor: User, target: Target, grades: dict, answers: dict | None,
+                          reason: str, version: int | None) -> Reconciliation:
+    actor = acting(conn, actor, "review.reconcile")      # before anything about the questions is told
     if not target_exists(conn, target) and not reviews_of(conn, target):
         raise UnknownIdError(f"nothing to reconcile: {str(target)!r} is not in the build and has no reviews")
     before = get_reconciliation(conn, target)
+    grades = {**grades, "answers": _answers(conn, answers, before.answers if before else {}, target, "reconciled")}
     stamp = now()
     if before is None and version is None:
         conn.execute(insert(reconciliations).values(
