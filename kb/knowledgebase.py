@@ -58,14 +58,17 @@ class _Session:
             conn.info["shared"] = True   # kb.storage.writing commits on it (see there)
         return conn
 
-    def close(self) -> None:
-        for conn in self.connections.values():
+    def close(self, engine: Engine | None = None) -> None:
+        """Every connection (or the one to `engine`) rolled back and returned to its pool."""
+        for key, conn in list(self.connections.items()):
+            if engine is not None and key != id(engine):
+                continue
             try:
                 if conn.in_transaction():
                     conn.rollback()   # reads only: every write committed in its own block
             finally:
                 conn.close()
-        self.connections.clear()
+                del self.connections[key]
 
 
 _current: ContextVar[_Session | None] = ContextVar("kb_session", default=None)
@@ -89,7 +92,7 @@ class KnowledgeBase:
         self.root = self.settings.root
         self.data_dir = self.settings.data_dir
         self.engine = storage.open_database(self.settings)
-        self.backend = search.backend(self.settings)
+        self.backend = search.backend(self.settings, lambda: self.db)
         self._index: search.Searcher | None = None
         self._generation = ""
         self._vocabulary: Vocabulary | None = None
@@ -100,6 +103,9 @@ class KnowledgeBase:
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
+        current = _current.get()
+        if current is not None:   # closed inside a session (a command's): its connection goes back first
+            current.close(self.engine)
         self.engine.dispose()
 
     # --- the connection ---------------------------------------------------------------------------

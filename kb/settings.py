@@ -33,11 +33,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATA_DIR", "str", None, "data folder of the build (database and index); default `ROOT/.kb`"),
     Setting("DATABASE_URL", "str", None, "PostgreSQL instead of SQLite, e.g. `postgresql+psycopg://kb@127.0.0.1/kb`; "
             "default SQLite in the data folder", secret=True),
-    Setting("SEARCH_BACKEND", "choice", "whoosh", "the full-text search engine (see kb/search/)", choices=("whoosh",)),
+    Setting("SEARCH", "choice", "auto", "the full-text search engine: `whoosh` (an index folder in the data folder, "
+            "one host), `postgres` (in the database, shared by every host) or `auto` (PostgreSQL's when the database "
+            "is PostgreSQL, Whoosh otherwise)", choices=("auto", "whoosh", "postgres")),
     Setting("BASE_URL", "str", "http://127.0.0.1:5000",
             "the public address: stable URLs in citations of case studies and in the Atom feed"),
     Setting("SECRET_KEY", "str", None, "key that signs session cookies; default a random key made on first run in "
-            "the instance folder (`instance/secret_key`, mode 600)", secret=True),
+            "the instance folder (`instance/secret_key`, mode 600); required, or `SECRET_KEY_FILE`, with a "
+            "PostgreSQL database, since every host must sign with the same key", secret=True),
+    Setting("SECRET_KEY_FILE", "str", None, "a file holding the session-signing key (a secret store's mounted "
+            "secret), read at start-up; used when `SECRET_KEY` is not set"),
     Setting("PAGE_SIZE", "int", 20, "results per search page", 1, 100),
     Setting("RENDER_PAGES", "choice", "build", "when case pages are formatted in the short list's styles: `build` "
             "(right after each build, so first views are fast) or `first-view` (builds are faster; a page's first "
@@ -122,7 +127,12 @@ class Settings:
                 sources[setting.name] = DEFAULT
         if values["SESSION_COOKIE_SECURE"] == "auto":
             values["SESSION_COOKIE_SECURE"] = str(values["BASE_URL"]).lower().startswith("https://")
-        return cls(values, sources)
+        settings = cls(values, sources)
+        if values["SEARCH"] == "postgres" and not settings.on_postgres:
+            raise SettingError(f"{sources['SEARCH']}: SEARCH=postgres keeps the index in a PostgreSQL database, and "
+                               "DATABASE_URL names none (set KB_DATABASE_URL=postgresql+psycopg://..., or "
+                               "KB_SEARCH=whoosh or auto)")
+        return settings
 
     @classmethod
     def for_root(cls, root: Path | str | None = None, data: Path | str | None = None) -> "Settings":
@@ -150,6 +160,16 @@ class Settings:
     @property
     def database_url(self) -> str:
         return self._values["DATABASE_URL"] or f"sqlite:///{self.data_dir / DB_FILE}"
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def search_backend(self) -> str:
+        """The search engine in use: `SEARCH`, with `auto` resolved by the database."""
+        chosen = self._values["SEARCH"]
+        return ("postgres" if self.on_postgres else "whoosh") if chosen == "auto" else chosen
 
     @property
     def base_url(self) -> str:

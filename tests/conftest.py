@@ -94,10 +94,13 @@ def case_text(case_id: str = "sample-case", **overrides) -> str:
 
 
 @contextmanager
-def built_kb(folder: Path, cases: dict[str, str], bib: str | None = None):
-    """A knowledge base of `cases` (file name -> text) built in `folder` on SQLite, opened; for
-    module-scoped fixtures, which cannot use monkeypatch (KB_DATABASE_URL is put back after)."""
+def built_kb(folder: Path, cases: dict[str, str], bib: str | None = None, backend: str = "whoosh"):
+    """A knowledge base of `cases` (file name -> text) built in `folder`, opened: with the Whoosh
+    backend on SQLite, or with `backend="postgres"` on a new PostgreSQL database (the search index
+    in it). For module-scoped fixtures, which cannot use monkeypatch (KB_DATABASE_URL is put back
+    after)."""
     from kb.knowledgebase import KnowledgeBase
+    from kb.settings import Settings
     from kb.storage.build import build
     (folder / "case_studies").mkdir()
     for name, text in cases.items():
@@ -105,15 +108,45 @@ def built_kb(folder: Path, cases: dict[str, str], bib: str | None = None):
     (folder / "bibliography.bib").write_text(BIB if bib is None else bib, encoding="utf-8")
     saved = os.environ.pop("KB_DATABASE_URL", None)
     try:
-        build(folder)
-        knowledge_base = KnowledgeBase(folder)
-        try:
-            yield knowledge_base
-        finally:
-            knowledge_base.close()
+        with postgres_database(backend == "postgres") as url:
+            settings = Settings.load({"ROOT": str(folder), "DATABASE_URL": url, "SEARCH": backend})
+            build(settings)
+            knowledge_base = KnowledgeBase(settings)
+            try:
+                yield knowledge_base
+            finally:
+                knowledge_base.close()
     finally:
         if saved:
             os.environ["KB_DATABASE_URL"] = saved
+
+
+@contextmanager
+def postgres_database(wanted: bool = True):
+    """A new PostgreSQL database's URL for the block (dropped after), or None when not `wanted`.
+    Needs KB_TEST_POSTGRES_URL: in CI its absence is a failure, elsewhere a skip."""
+    if not wanted:
+        yield None
+        return
+    admin = _postgres_admin_url()
+    if not admin:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set KB_TEST_POSTGRES_URL (see .ci/run)")
+        pytest.skip("PostgreSQL not configured: set KB_TEST_POSTGRES_URL or run `make test` via .ci/run")
+    from sqlalchemy import create_engine, text
+    name = f"kbtest_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+SEARCH_BACKENDS = ["whoosh", "postgres"]   # module fixtures parametrised with these run each test on both
 
 
 @pytest.fixture
@@ -165,22 +198,9 @@ def db_url(request, monkeypatch, tmp_path):
         monkeypatch.setenv("KB_DATABASE_URL", url)
         yield url
         return
-    admin = _postgres_admin_url()
-    if not admin:
-        if os.environ.get("CI"):
-            pytest.fail("CI must set KB_TEST_POSTGRES_URL (see .ci/run)")
-        pytest.skip("PostgreSQL not configured: set KB_TEST_POSTGRES_URL or run `make test` via .ci/run")
-    from sqlalchemy import create_engine, text
-    name = f"kbtest_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.rsplit("/", 1)[0] + "/" + name
-    monkeypatch.setenv("KB_DATABASE_URL", url)
-    yield url
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with postgres_database() as url:
+        monkeypatch.setenv("KB_DATABASE_URL", url)
+        yield url
 
 
 @pytest.fixture

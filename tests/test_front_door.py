@@ -25,8 +25,8 @@ def test_settings_come_from_given_then_environment_then_default(tmp_path):
     assert settings.sources["SESSION_IDLE_MINUTES"] == "default"
     assert settings.root == tmp_path and settings.data_dir == tmp_path / ".kb"
     assert settings.database_url == f"sqlite:///{tmp_path / '.kb' / 'kb.sqlite3'}"
-    with pytest.raises(SettingError, match="KB_SEARCH_BACKEND='lucene': SEARCH_BACKEND takes one of: whoosh"):
-        Settings.load(environ={"KB_SEARCH_BACKEND": "lucene"})
+    with pytest.raises(SettingError, match="KB_SEARCH='lucene': SEARCH takes one of: auto, whoosh, postgres"):
+        Settings.load(environ={"KB_SEARCH": "lucene"})
 
 
 def test_kb_config_says_where_each_value_came_from(runner, tmp_path, monkeypatch):

@@ -531,8 +531,16 @@ def test_upgrade_from_empty_and_from_0001(db_url):
 def test_fresh_database_has_the_whole_schema(db_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+    from sqlalchemy import inspect as sa_inspect
     engine = storage.make_engine(db_url)
     storage.upgrade(engine)
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), storage.metadata) == []
+        # PostgreSQL's search tables are the search backend's own (migration 0011, in SQL): left out
+        # of the comparison, and there on PostgreSQL only
+        context = MigrationContext.configure(conn, opts={
+            "include_name": lambda name, kind, parent: not (kind == "table" and name.startswith("search_"))})
+        assert compare_metadata(context, storage.metadata) == []
+        search_tables = {name for name in sa_inspect(conn).get_table_names() if name.startswith("search_")}
+        expected = {"search_documents", "search_words", "search_lexemes", "search_variants", "search_state"}
+        assert search_tables == (expected if engine.dialect.name == "postgresql" else set())
     engine.dispose()

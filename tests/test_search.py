@@ -1,10 +1,13 @@
-"""Search: ranking, query language, fallbacks, facets over the whole result set, suggestions, drafts."""
+"""Search: ranking, query language, fallbacks, facets over the whole result set, suggestions, drafts.
+
+Every test here runs on both backends (the `kb` fixture is parametrised over SEARCH_BACKENDS):
+Whoosh on SQLite and PostgreSQL's full-text search, so the two answer the same table of queries."""
 from __future__ import annotations
 
 import json
 
 import pytest
-from conftest import built_kb, case_text
+from conftest import SEARCH_BACKENDS, built_kb, case_text
 
 from kb.cli import main
 
@@ -33,10 +36,16 @@ CASES = {
 }
 
 
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    with built_kb(tmp_path_factory.mktemp("search"), CASES) as knowledge_base:
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def kb(request, tmp_path_factory):
+    with built_kb(tmp_path_factory.mktemp("search"), CASES, backend=request.param) as knowledge_base:
         yield knowledge_base
+
+
+def cli(runner, kb, *args):
+    """`kb --root ROOT ARGS` on the fixture's database."""
+    return runner.invoke(main, ["--root", str(kb.root), *args],
+                         env={"KB_DATABASE_URL": kb.settings.database_url, "KB_SEARCH": kb.settings.SEARCH})
 
 
 def ids(result):
@@ -116,7 +125,7 @@ def test_more_like_this(kb):
 
 
 def test_cli_json_shape(kb, runner):
-    result = runner.invoke(main, ["--root", str(kb.root), "search", "ceasefire", "--format", "json"])
+    result = cli(runner, kb, "search", "ceasefire", "--format", "json")
     data = json.loads(result.output)
     assert set(data) == {"query", "total", "results", "facets", "suggestion", "relaxed"}
     assert data["query"] == "ceasefire" and data["total"] == 1 and data["suggestion"] is None and data["relaxed"] is None
@@ -127,9 +136,9 @@ def test_cli_json_shape(kb, runner):
 
 
 def test_cli_text_and_unknown_theme(kb, runner):
-    result = runner.invoke(main, ["--root", str(kb.root), "search", "canabis"])
+    result = cli(runner, kb, "search", "canabis")
     assert result.output.startswith("Did you mean: cannabis\n")
-    result = runner.invoke(main, ["--root", str(kb.root), "search", "x", "--theme", "bogus"])
+    result = cli(runner, kb, "search", "x", "--theme", "bogus")
     assert result.exit_code == 2
     assert "unknown value 'bogus'; choose from: police-harm-reduction," in result.output
 
@@ -149,7 +158,7 @@ def test_cli_has_every_filter_the_web_has(kb, runner):
     assert [f.option for f in FACETS if f.indexed and f.option not in help_text] == []
 
     def ids(*args):
-        result = runner.invoke(main, ["--root", str(kb.root), "search", *args, "--format", "json"])
+        result = cli(runner, kb, "search", *args, "--format", "json")
         assert result.exit_code == 0, result.output
         return sorted(hit["id"] for hit in json.loads(result.output)["results"])
     assert ids("--decade", "1990s") == ["boston", "coffee", "zurich"]   # coffee: 1976 to now
@@ -157,7 +166,7 @@ def test_cli_has_every_filter_the_web_has(kb, runner):
     assert ids("--design", "quasi-experimental", "--country", "us") == ["boston"]
     assert ids("--market-level", "retail", "--decade", "2010s") == ["coffee", "oslo"]
     assert ids("--sort", "period", "--decade", "1980s") == ["coffee"]
-    result = runner.invoke(main, ["--root", str(kb.root), "search", "--decade", "199x"])
+    result = cli(runner, kb, "search", "--decade", "199x")
     assert result.exit_code == 2 and "unknown value '199x'; write it like '1990s'" in result.output
-    result = runner.invoke(main, ["--root", str(kb.root), "search", "--market-level", "wholesail"])
+    result = cli(runner, kb, "search", "--market-level", "wholesail")
     assert result.exit_code == 2 and "choose from: " in result.output and "'wholesail'" in result.output

@@ -1,5 +1,6 @@
 """Search words: British and American spellings meet, accents fold alike on both sides (names
-decoded from BibTeX LaTeX too), "did you mean" corrects each word, and `kb search` prints plain text."""
+decoded from BibTeX LaTeX too), "did you mean" corrects each word, and `kb search` prints plain text.
+The searches run on both backends (Whoosh on SQLite, PostgreSQL's full-text search)."""
 from __future__ import annotations
 
 import textwrap
@@ -8,12 +9,13 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import BIB, built_kb, case_text
+from conftest import BIB, SEARCH_BACKENDS, built_kb, case_text, postgres_database
 
 from kb.citations.bibliography import decode_latex, decoded
 from kb.cli import main
 from kb.knowledgebase import KnowledgeBase
 from kb.search.variants import american
+from kb.search import spelling
 from kb.search.whoosh import suggestions
 from kb.search.whoosh.schema import analyzer
 from kb.settings import Settings
@@ -93,13 +95,22 @@ def test_suggestions_show_words_as_written_not_their_american_form():
 
 # --- the shipped collection ----------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def shipped(shipped_build):
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def shipped(request, shipped_build, tmp_path_factory):
     root = Path(__file__).resolve().parent.parent
-    kb = KnowledgeBase(Settings.load({"ROOT": str(root), "DATA_DIR": str(shipped_build),
-                                      "DATABASE_URL": f"sqlite:///{shipped_build / 'kb.sqlite3'}"}))
-    yield kb
-    kb.close()
+    if request.param == "whoosh":
+        kb = KnowledgeBase(Settings.load({"ROOT": str(root), "DATA_DIR": str(shipped_build),
+                                          "DATABASE_URL": f"sqlite:///{shipped_build / 'kb.sqlite3'}"}))
+        yield kb
+        kb.close()
+        return
+    with postgres_database() as url:
+        settings = Settings.load({"ROOT": str(root), "DATA_DIR": str(tmp_path_factory.mktemp("shipped-pg")),
+                                  "DATABASE_URL": url, "RENDER_PAGES": "first-view"})
+        build(settings)
+        kb = KnowledgeBase(settings)
+        yield kb
+        kb.close()
 
 
 def found(kb, query: str, **options) -> set[str]:
@@ -151,17 +162,13 @@ ACCENTED_BIB = BIB + textwrap.dedent("""\
     """)
 
 
-@pytest.fixture
-def accents(kb_root, monkeypatch):
-    monkeypatch.delenv("KB_DATABASE_URL", raising=False)
-    root = kb_root({
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def accents(request, tmp_path_factory):
+    with built_kb(tmp_path_factory.mktemp("accents"), {
         "cited.md": case_text("cited", body="Markets [@ines2019; @emile2018; @typed2017].\n"),
         "other.md": case_text("other", title='"Another case"', body="Nothing cited here.\n"),
-    }, bib=ACCENTED_BIB)
-    build(root)
-    kb = KnowledgeBase(root)
-    yield kb
-    kb.close()
+    }, bib=ACCENTED_BIB, backend=request.param) as kb:
+        yield kb
 
 
 @pytest.mark.parametrize("accented,plain", [("Inês", "Ines"), ("Müller", "Muller"), ("Émile", "Emile"),
@@ -203,9 +210,9 @@ WORDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def words_kb(tmp_path_factory):
-    with built_kb(tmp_path_factory.mktemp("words"), WORDS) as knowledge_base:
+@pytest.fixture(scope="module", params=SEARCH_BACKENDS)
+def words_kb(request, tmp_path_factory):
+    with built_kb(tmp_path_factory.mktemp("words"), WORDS, backend=request.param) as knowledge_base:
         yield knowledge_base
 
 
@@ -252,7 +259,7 @@ def test_suggesting_is_bounded(words_kb, monkeypatch):
     words_kb.search(hostile)
     assert time.perf_counter() - started < 2.0
     assert 0 < len(looked) <= suggestions.SUGGEST_WORDS
-    monkeypatch.setattr(suggestions, "SUGGEST_SECONDS", -1.0)
+    monkeypatch.setattr(spelling, "SUGGEST_SECONDS", -1.0)
     looked.clear()
     assert words_kb.search("ceasefir gangz").suggestion is None and looked == []
 

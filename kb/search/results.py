@@ -41,3 +41,7 @@ class IndexDoc:
 
     fields: dict[str, object]
     facets: dict[str, list[str]]
+    # the text by weight, for engines that weight parts of one vector rather than repeat them
+    # (PostgreSQL): A the title, B the summary, C claims, tags, place and country names, D the body
+    # and the cited sources' authors and titles
+    weighted: dict[str, str] = field(default_factory=dict)

@@ -220,7 +220,7 @@ def _build(settings: Settings, conn: Connection, *, procs, full, strict, progres
     root = settings.root
     current_generation = storage.get_meta(conn, "index_generation")
     # what a build killed or failed mid-way left behind (kill -9 leaves no chance to clean up)
-    backend = search.backend(settings)
+    backend = search.backend(settings, lambda: conn)
     backend.remove_stale(
                         keep={current_generation, storage.get_meta(conn, "previous_generation")} - {""})
     with gc_paused():
@@ -258,13 +258,18 @@ def _build(settings: Settings, conn: Connection, *, procs, full, strict, progres
     conn.commit()   # end what the reads began: no snapshot is held while the index is written
     generation = f"g{time.time_ns()}"
     workers = procs or (2 if len(docs) >= 2000 and (os.cpu_count() or 1) > 1 else 1)
-    try:
+
+    def write_index(conn=None):
         with report.phase("index"), (gc_paused() if not reindex_all else nullcontext()):
             backend.build_generation(generation, docs, base=None if reindex_all else current_generation,
-                                    removed=report.removed, procs=workers)
+                                     removed=report.removed, procs=workers, conn=conn)
+    try:
+        if not backend.in_database:
+            write_index()
         with report.phase("database"):
             _write_database(settings, conn, collection, cases, report, bib_changed or full,
-                            (current_generation, generation), files_changed, sorted(cases) if rows_stale else [])
+                            (current_generation, generation), files_changed, sorted(cases) if rows_stale else [],
+                            write_index if backend.in_database else None)
     except BaseException:
         backend.drop(generation)  # the previous build stays current
         raise
@@ -307,9 +312,10 @@ def _restore_bodies(conn: Connection, cached_cases: list[Case]) -> None:
 
 def _write_database(settings: Settings, conn: Connection, collection: Collection, cases: dict[str, Case], report: BuildReport,
                     write_sources: bool, generations: tuple[str, str], files_changed: set[str],
-                    restored: list[str] = ()) -> None:
+                    restored: list[str] = (), write_index=None) -> None:
     """`generations`: (the current index generation, the new one this build names current);
-    `restored`: unchanged cases whose rows are written anew too (kb.storage.documents.ROWS_VERSION)."""
+    `restored`: unchanged cases whose rows are written anew too (kb.storage.documents.ROWS_VERSION);
+    `write_index(conn)`: a backend in the database writes its rows here, in this transaction."""
     previous, generation = generations
     rewritten = sorted(set(report.changed) | set(restored))
     rewrite = rewritten + report.removed
@@ -329,6 +335,8 @@ def _write_database(settings: Settings, conn: Connection, collection: Collection
         _insert(conn, storage.case_terms, [t for r in rows for t in r["terms"]])
         _insert(conn, storage.evidence_items, [e for r in rows for e in r["evidence"]])
         _insert(conn, storage.citations, [c for r in rows for c in r["citations"]])
+        if write_index is not None:
+            write_index(conn)
         _delete_in(conn, storage.files, storage.files.c.path, sorted(files_changed))
         _insert(conn, storage.files, [_file_row(f) for f in collection.files if f.path in files_changed])
         if write_sources:

@@ -55,7 +55,9 @@ def index_doc(case: Case, sources: dict[str, Source], this_year: int) -> IndexDo
     }
     facets = facet_values(case, this_year)
     fields.update((name, ",".join(values)) for name, values in facets.items())
-    return IndexDoc(fields=fields, facets=facets)
+    weighted = {"A": case.title, "B": case.summary,
+                "C": "\n".join((claims, " ".join(case.tags), case.locality, names)), "D": f"{body}\n{sources_text}"}
+    return IndexDoc(fields=fields, facets=facets, weighted=weighted)
 
 
 def case_rows(case: Case) -> dict:

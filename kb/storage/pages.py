@@ -191,7 +191,7 @@ def _render_chunk(settings: Settings, pages: list[tuple[str, str]]) -> None:
                 if case is None:
                     continue
                 if case_id not in cases and generation:
-                    searcher = searcher or search.backend(settings).open(generation)
+                    searcher = searcher or search.backend(settings, lambda: conn).open(generation)
                     related.append({"generation": generation, "case_id": case_id,
                                     "data": [vars(hit) for hit in find_related(searcher, case_id, label=label)]})
                 cases[case_id] = case

@@ -22,12 +22,13 @@ INDEX_DIR = "index"
 class WhooshBackend:
     schema_version = SCHEMA_VERSION
     query_fields = QUERY_FIELDS
+    in_database = False
 
-    def __init__(self, settings: "Settings"):
+    def __init__(self, settings: "Settings", bind=None):
         self.root: Path = settings.data_dir / INDEX_DIR
 
     def build_generation(self, generation: str, docs: list[IndexDoc], *, base: str | None = None,
-                         removed: Iterable[str] = (), procs: int = 1) -> None:
+                         removed: Iterable[str] = (), procs: int = 1, conn=None) -> None:
         build_generation(self.root, generation, docs, base=base, removed=removed, procs=procs)
 
     def has_generation(self, generation: str) -> bool:

@@ -18,7 +18,7 @@ from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from ...facets import INDEX_FACETS as FACETS
 from ..results import Hit, SearchResult
 from .queries import DocSets, bound_expansions, first_words, make_parser, parse, text_of, with_regions
-from .suggestions import Speller
+from .suggestions import WhooshSpeller
 from .writer import FACETS_FILE
 
 SNIPPET_CHARLIMIT = 6000  # highlight within the body's first characters: re-analysing text is the cost
@@ -189,7 +189,7 @@ class Index:
         visible = self._docsets.all - self._drafts if visible is None else visible
         schema = self._ix.schema
         fields = ("text",) if schema["text"].separate_spelling() else ("title", "summary")
-        return Speller(self._searcher.reader(), self._analyzer, self._docsets, fields).suggest(text, visible)
+        return WhooshSpeller(self._searcher.reader(), self._analyzer, self._docsets, fields).suggest(text, visible)
 
     def more_like_this(self, case_id: str, limit: int = 5, drafts: bool = False) -> list[Hit]:
         """Cases sharing the most distinctive words of this one.

@@ -1,107 +1,23 @@
-""""Did you mean": a query corrected word by word from the words of the cases a reader may see.
-
-Each plain word of the query is one of:
-- unknown: its stem is in no visible case. Corrected to the closest word (one edit, else two) that
-  visible cases have, the one in most cases first;
-- misspelt: its stem is in some visible case but no visible case has it as typed, and it is no
-  form of a word they have (an inflection, or the British or American spelling of one): a
-  `deterence` that stems like `deter`. Corrected, one edit away, only to a word in more cases;
-- rare: visible cases have it as typed, but at most RARE of them. Looked at only when the query's
-  words together are in at most FEW cases, and corrected only to a word, one edit away, in at
-  least three times as many cases, and only when the corrected query is then in clearly more.
-Stop words, operators, `field:` names and values, prefixes and region names are left as typed;
-a stop word is never proposed. Counts come from posting sets, so a correction never costs a search.
-"""
+"""Did you mean" over a Whoosh generation: the words as written are the `text` field's spelling
+words, stems its analysed terms, cases its posting sets (the rules are kb/search/spelling.py)."""
 from __future__ import annotations
 
-import re
-import time
-import unicodedata
-from dataclasses import dataclass
 from itertools import islice
 
-from ...regions import named_regions
-from .queries import _OPERATOR, DocSets, text_of
+from ..spelling import CANDIDATES, SUGGEST_SECONDS, SUGGEST_WORDS, Speller, Word
+from .queries import DocSets, text_of
 from .queries import _seen as seen
 
-SUGGEST_WORDS = 20       # words of a query looked at (as many as a search takes, kb.search.whoosh.queries)
-SUGGEST_SECONDS = 0.03   # CPU time (this thread's: not a busy machine's) after which words are left as typed
-CANDIDATES = 16          # close words looked at for one word at one distance, per segment and field
-MAX_LETTERS = 30         # longer words are left as typed (a 500-letter word cost 95 ms of automaton)
-FEW = 2                  # results few enough for a rare typed word to get a second look
-RARE = 2                 # cases a word may be in and still be taken for a typo when results are few
-_PLAIN = re.compile(r"(?<![\w:])[^\W\d_]+(?![\w:*])")
-_SYNTAX = re.compile(r'[":()*?\[\]{}^~+]|(?<!\w)-|\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE)\b')
+__all__ = ["CANDIDATES", "SUGGEST_SECONDS", "SUGGEST_WORDS", "Speller", "WhooshSpeller", "Word"]
 
 
-@dataclass
-class Word:
-    match: re.Match
-    text: str
-    stems: list[str]
-    cases: frozenset[int]
-
-
-class Speller:
+class WhooshSpeller(Speller):
     """Corrections for one index generation: `fields` are the indexed fields that have spelling
     fields (the words as written), `docsets` the posting sets of the `text` field."""
 
     def __init__(self, reader, analyzer, docsets: DocSets, fields: tuple[str, ...]):
         self.reader, self.analyzer, self.docsets, self.fields = reader, analyzer, docsets, fields
         self.spelling = tuple(reader.schema[name].spelling_fieldname(name) for name in fields)
-
-    def suggest(self, text: str, visible: frozenset[int]) -> str | None:
-        deadline = time.thread_time() + SUGGEST_SECONDS
-        text = unicodedata.normalize("NFC", text[:500])
-        regions = [(start, end) for start, end, _ in named_regions(text)]
-        matches = islice((m for m in _PLAIN.finditer(text) if 3 <= len(m.group(0)) <= MAX_LETTERS
-                          and not _OPERATOR.match(m.group(0)) and not any(a <= m.start() < b for a, b in regions)),
-                         SUGGEST_WORDS)
-        words: list[Word] = []
-        fixes: dict[int, tuple[str, frozenset[int]]] = {}
-        for match in matches:
-            if time.thread_time() > deadline:
-                break
-            word = self.word(match, visible)
-            if not word.stems:
-                continue   # a stop word stays as typed
-            words.append(word)
-            if not word.cases:
-                fix = self.best(word, visible, (1, 2), 0, deadline)
-            elif not self.spelled(word.text, visible) and not self.is_a_form(word):
-                fix = self.best(word, visible, (1,), len(word.cases), deadline)
-            else:
-                continue
-            if fix:
-                fixes[len(words) - 1] = fix
-        if not _SYNTAX.search(text):
-            self.fix_rare(words, fixes, visible, deadline)
-        if not fixes:
-            return None
-        for n in sorted(fixes, reverse=True):
-            match = words[n].match
-            text = text[:match.start()] + fixes[n][0] + text[match.end():]
-        return text
-
-    def fix_rare(self, words: list[Word], fixes: dict, visible: frozenset[int], deadline: float) -> None:
-        """On few results, rare typed words corrected where that finds clearly more cases."""
-        def together(replaced: dict) -> frozenset[int]:
-            sets = [replaced[n][1] if n in replaced else word.cases for n, word in enumerate(words)]
-            return frozenset.intersection(visible, *sets)
-        found = together(fixes) if words else frozenset()
-        if not words or len(found) > FEW:
-            return
-        for n, word in enumerate(words):
-            if n in fixes or not 0 < len(word.cases) <= RARE or time.thread_time() > deadline:
-                continue
-            fix = self.best(word, visible, (1,), 3 * len(word.cases) - 1, deadline)
-            if fix and len(more := together({**fixes, n: fix})) >= max(FEW + 1, 2 * len(found) + 1):
-                fixes[n], found = fix, more
-
-    def word(self, match: re.Match, visible: frozenset[int]) -> Word:
-        text = match.group(0).lower()
-        stems = self.stems(text)
-        return Word(match, text, stems, self.cases(stems, visible))
 
     def stems(self, word: str) -> list[str]:
         return [token.text for token in self.analyzer(word)]
@@ -115,11 +31,6 @@ class Speller:
         forms = [token.text for token in self.analyzer(word, no_morph=True)]
         return any(seen(self.reader, name, form, visible) for name in self.spelling for form in forms)
 
-    def is_a_form(self, word: Word) -> bool:
-        """Whether a word the cases have, up to two edits away, stems alike: `focussed` for
-        `focused`, `neighborhood` for `neighbourhood`, a plural for its singular."""
-        return any(self.stems(other) == word.stems for other in self.close_words(word.text, 2))
-
     def close_words(self, word: str, distance: int) -> list[str]:
         """Words as written in the cases (drafts too: callers count visible cases), `distance`
         Damerau-Levenshtein edits away, with the same first letter, alphabetical, at most
@@ -132,22 +43,3 @@ class Speller:
                                                               CANDIDATES))
         found.discard(word)
         return sorted(found)[:CANDIDATES * 2]
-
-    def best(self, word: Word, visible: frozenset[int], distances: tuple[int, ...], more_than: int,
-             deadline: float) -> tuple[str, frozenset[int]] | None:
-        """The closest word in most visible cases, in more than `more_than`, that means something
-        else than `word` (another stem) and is no stop word."""
-        for distance in distances:
-            best: tuple[str, frozenset[int]] | None = None
-            for other in self.close_words(word.text, distance):
-                if time.thread_time() > deadline:
-                    return best
-                stems = self.stems(other) if other.isalpha() else []
-                if not stems or stems == word.stems:
-                    continue
-                cases = self.cases(stems, visible)
-                if len(cases) > more_than and (best is None or (-len(cases), other) < (-len(best[1]), best[0])):
-                    best = (other, cases)
-            if best:
-                return best
-        return None
