@@ -26,7 +26,7 @@ from . import evidence as evidence_list
 from . import eppi, facets, regions, search, storage, tables
 from . import verdicts as rules
 from . import ledger as ledgers
-from .errors import Unavailable
+from .errors import KbError, Unavailable
 from .citations.styles import STYLES
 from .model import Case, Source
 from .related import Related
@@ -84,6 +84,18 @@ def session() -> Iterator[None]:
     finally:
         _current.reset(token)
         opened.close()
+
+
+def check_startup(settings: Settings) -> None:
+    """What a server checks before it takes requests: a database whose schema is behind this code
+    (run `kb db upgrade`) or ahead of it (a newer kb upgraded it) stops start-up with the message
+    saying which; a database not built yet, or not reachable now, does not (requests then say so).
+    So a host whose code is not the schema's refuses to start, rather than serving errors."""
+    try:
+        storage.open_database(settings).dispose()
+    except Unavailable as exc:
+        if exc.public == storage.UPGRADING:
+            raise KbError(f"cannot start: {exc}") from None
 
 
 class KnowledgeBase:

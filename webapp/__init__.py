@@ -17,6 +17,8 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from kb import knowledgebase
+from kb.errors import KbError
 from kb.settings import BY_NAME, Settings
 from webapp import errors, kbstore, security
 
@@ -45,7 +47,8 @@ def create_app(config: dict | Settings | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)   # type: ignore[method-assign]
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
-    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or _instance_secret(Path(app.instance_path))
+    app.config["SECRET_KEY"] = _secret_key(settings, app.config.get("SECRET_KEY"), Path(app.instance_path))
+    knowledgebase.check_startup(settings)
     csrf.init_app(app)
     kbstore.init_app(app, settings)
     errors.init_app(app)
@@ -56,6 +59,37 @@ def create_app(config: dict | Settings | None = None) -> Flask:
     csrf.exempt(api.bp)  # read-only JSON; state-changing API calls (reviews) carry their own token
     app.jinja_env.globals.update(kbstore.template_globals())
     return app
+
+
+MIN_KEY_CHARS = 16
+
+
+def _secret_key(settings: Settings, given: str | None, instance: Path) -> str:
+    """The session-signing key: KB_SECRET_KEY, else the file KB_SECRET_KEY_FILE names (a secret
+    store's mounted secret), else, with SQLite only, a key made on first run in the instance
+    folder. With PostgreSQL the hosts of a team share the database and must share the key too
+    (a session made on one is valid on every other): a key made per host would sign out anyone
+    whose next request reached another host, so start-up stops and says what to set."""
+    if given:
+        return given
+    if settings.SECRET_KEY_FILE:
+        path = Path(settings.SECRET_KEY_FILE)
+        try:
+            key = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KbError(f"cannot start: KB_SECRET_KEY_FILE={str(path)!r} cannot be read "
+                          f"({getattr(exc, 'strerror', None) or exc}); make it readable by this user") from None
+        if len(key) < MIN_KEY_CHARS:
+            raise KbError(f"cannot start: the key in KB_SECRET_KEY_FILE={str(path)!r} has {len(key)} characters; "
+                          f"use at least {MIN_KEY_CHARS} random ones, e.g. `python -c 'import secrets; "
+                          "print(secrets.token_hex(32))'`")
+        return key
+    if settings.on_postgres:
+        raise KbError("cannot start: the database is PostgreSQL, so this may be one of several hosts, and each "
+                      "would make its own session key (a reviewer signed in on one host would be signed out on "
+                      "the next); set KB_SECRET_KEY, or KB_SECRET_KEY_FILE to a file holding it, to the same "
+                      "value on every host")
+    return _instance_secret(instance)
 
 
 def _instance_secret(instance: Path) -> str:

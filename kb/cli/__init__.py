@@ -245,10 +245,11 @@ def db() -> None:
 @db.command("upgrade")
 @pass_ctx
 def db_upgrade(obj: Context) -> None:
-    """Create or upgrade the database schema to this version of kb (kb build does it too)."""
+    """Create or upgrade the database schema to this version of kb (kb build does it too on SQLite;
+    on PostgreSQL, shared by several hosts, run it once from one host)."""
     from .. import storage
     try:
-        storage.open_database(obj.settings, create=True).dispose()
+        storage.open_database(obj.settings, create=True, migrate=True).dispose()
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"database schema at revision {storage.head_revision()}")

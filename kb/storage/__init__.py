@@ -227,14 +227,21 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
+UPGRADE_LOCK = 0x6B620001   # PostgreSQL advisory lock keys: the schema's upgrade, and the build
+BUILD_LOCK = 0x6B620002
+
+
 def upgrade(engine: Engine) -> tuple[str, str]:
     """Create or upgrade the schema with Alembic (the migrations live in kb/migrations):
-    (revision before, revision after)."""
+    (revision before, revision after). On PostgreSQL the upgrade holds an advisory lock in its
+    transaction, so two hosts upgrading at once take turns and the second finds nothing to do."""
     from alembic import command
 
     config = _alembic_config()
-    before = schema_revision(engine)
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK})")
+        before = schema_revision(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     return before, head_revision()
@@ -258,8 +265,9 @@ def check_revision(engine: Engine, data_dir: Path) -> None:
     from alembic.script import ScriptDirectory
     known = {script.revision for script in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
     if revision in known:
+        also = "" if engine.dialect.name == "postgresql" else " (or `kb build`)"
         raise Unavailable(f"the database {_shown_url(engine)} is at schema revision {revision}, and this version "
-                          f"of kb needs {head}; run `kb db upgrade` (or `kb build`)", UPGRADING)
+                          f"of kb needs {head}; run `kb db upgrade`{also}", UPGRADING)
     raise Unavailable(f"the database {_shown_url(engine)} is at schema revision {revision}, which this version of "
                       "kb does not know: it was upgraded by a newer kb; install that version", UPGRADING)
 
@@ -272,12 +280,14 @@ NOT_BUILT = "the knowledge base has not been built yet; its operator must run `k
 UPGRADING = "the knowledge base is being upgraded; its operator has been told"
 
 
-def open_database(settings: "Settings", *, create: bool = False) -> Engine:
+def open_database(settings: "Settings", *, create: bool = False, migrate: bool = False) -> Engine:
     """The database of `settings`. With `create` (kb build, kb user add, kb reviews import,
     kb db upgrade) a first database is made and the schema upgraded; a database that was made here
-    once and has since gone is never silently replaced by an empty one. Without `create`
-    (everything that reads) a missing database, or one whose schema is not this code's, is an
-    error that says what to run; nothing is written."""
+    once and has since gone is never silently replaced by an empty one. On PostgreSQL, which
+    several hosts may share, an existing schema is upgraded only with `migrate` (`kb db upgrade`,
+    run once, from one host): a host with newer code does not move every other host's schema
+    under it. Without `create` (everything that reads) a missing database, or one whose schema is
+    not this code's, is an error that says what to run; nothing is written."""
     data_dir, url = settings.data_dir, settings.database_url
     path = sqlite_path(url)
     if path is not None:
@@ -285,7 +295,7 @@ def open_database(settings: "Settings", *, create: bool = False) -> Engine:
     engine = make_engine(url, must_exist=not create)
     try:
         check_readable(engine)
-        if create:
+        if create and (migrate or engine.dialect.name != "postgresql" or not schema_revision(engine)):
             upgrade(engine)
         else:
             check_revision(engine, data_dir)

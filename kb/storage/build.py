@@ -132,6 +132,30 @@ def build_lock(data_dir: Path):
         os.close(fd)
 
 
+@contextmanager
+def database_lock(conn: Connection):
+    """One build at a time per database: on PostgreSQL, shared by hosts with data folders of their
+    own, a session advisory lock (released when the build's connection ends, or its host dies)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    if not conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({storage.BUILD_LOCK})").scalar():
+        conn.rollback()
+        raise KbError("another `kb build` is writing to this database (from this host or another that shares it); "
+                      "wait for it to finish, then run `kb build` again")
+    conn.commit()
+    try:
+        yield
+    finally:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({storage.BUILD_LOCK})")
+            conn.commit()
+        except Exception:   # the connection is gone: so is its lock
+            pass
+
+
 def _lock_message(data_dir: Path, holder: list[str]) -> str:
     pid = int(holder[0]) if holder and holder[0].isascii() and holder[0].isdigit() else None
     since = f", started {holder[1]}" if len(holder) > 1 else ""
@@ -194,7 +218,8 @@ def build(settings: Settings | Path, data: Path | str | None = None, *, procs: i
         try:
             engine = storage.open_database(settings, create=True)
             with engine.connect() as conn:   # one connection for the build's reads and its transaction
-                report = _build(settings, conn, procs=procs, full=full, strict=strict, progress=progress)
+                with database_lock(conn):
+                    report = _build(settings, conn, procs=procs, full=full, strict=strict, progress=progress)
         except OSError as exc:           # a full disk, a quota, a read-only folder: one clear message
             raise KbError(_write_error(data_dir, exc)) from None
         except OperationalError as exc:  # SQLite's "database or disk is full" and kin
