@@ -170,3 +170,21 @@ def test_cli_has_every_filter_the_web_has(kb, runner):
     assert result.exit_code == 2 and "unknown value '199x'; write it like '1990s'" in result.output
     result = cli(runner, kb, "search", "--market-level", "wholesail")
     assert result.exit_code == 2 and "choose from: " in result.output and "'wholesail'" in result.output
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+QUERY_PIECES = st.sampled_from(['"', "(", ")", "*", "?", ":", "^", "~", "-", "'", "\\", "[", "]", "{", "}", "AND", "OR",
+                                "NOT", "title:", "themes:", "year:[1990 TO", "country:", "heroin", "zürich", "drug",
+                                "'':*", "!", "&", "|", "<->", "\x00", "\ue000", "%", "_", ";", "--"])
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(QUERY_PIECES, st.text(max_size=12)), max_size=12).map(" ".join))
+def test_any_query_is_answered(kb, query):
+    """Hostile queries (tsquery and LIKE syntax, quotes, NUL, the snippet marks, SQL comments):
+    an answer every time, on both backends, and the connection still answers after it."""
+    result = kb.search(query, limit=5, filters={"themes": ["targeted-deterrence"]})
+    assert result.total >= 0 and len(result.hits) <= 5
+    assert "\ue000" not in "".join(hit.snippet for hit in result.hits)
+    assert kb.search("heroin").total >= 2

@@ -116,6 +116,7 @@ class Index:
     def search(self, text_: str, *, filters: dict[str, list[str]] | None = None, limit: int = 10, offset: int = 0,
                drafts: bool = False, sort: str = "relevance", only_ids: set[str] | None = None,
                counts: bool = True) -> SearchResult:
+        text_ = text_.replace("\x00", " ")   # PostgreSQL's text cannot hold NUL: a query never sends one
         searched, cut_words = first_words(text_)
         q, fallback = parse(parser(), with_regions(searched)) if searched.strip() else (wq.Every(), False)
         stems = self.stems(words_of(q))
@@ -123,7 +124,7 @@ class Index:
         base = "TRUE" if drafts else "NOT d.draft"
         if only_ids is not None:   # a restriction from outside the index, e.g. review status
             base += f" AND d.case_id = ANY(CAST({compiler.param(sorted(only_ids))} AS text[]))"
-        chosen = {name: sorted({f"{name}:{value.lower()}" for value in values})
+        chosen = {name: sorted({f"{name}:{value.lower()}".replace("\x00", "") for value in values})
                   for name, values in (filters or {}).items() if values}
         where = compiler.where(q)
         found = self._run(compiler, base, where, "1", chosen, sort, limit, offset, counts)
