@@ -7,7 +7,9 @@ On PostgreSQL only (SQLite keeps Whoosh and gets nothing here):
   kept as written) for "did you mean";
 - `search_documents`: one row per indexed case, written in the build's own transaction, with a
   weighted tsvector (A title, B summary, C claims, tags, place and country names, D body and the
-  cited sources), tsvectors for the `sources:` and `country_name:` fields, the keyword fields as
+  cited sources), a smaller one to rank with (the same parts with the body's first 600
+  characters, so that ranking thousands of matches does not decompress every body), tsvectors for
+  the `sources:` and `country_name:` fields, the keyword fields as
   `field:value` keys, the facet values for counting, and what a result list shows;
 - `search_words` (written words, with how many published and how many cases in all have them;
   trigram-indexed) and `search_lexemes` (stems, counted the same way, for more-like-this);
@@ -53,6 +55,7 @@ CREATE TABLE search_documents (
   period_start integer NOT NULL,
   updated text NOT NULL,
   tsv tsvector NOT NULL,
+  tsv_rank tsvector NOT NULL,
   tsv_sources tsvector NOT NULL,
   tsv_countries tsvector NOT NULL,
   words tsvector NOT NULL

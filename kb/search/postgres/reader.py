@@ -28,9 +28,9 @@ from ..whoosh.queries import first_words, parse, with_regions
 from .query import Compiler, american_forms, fold, parser, quoted, words_of
 from .schema import FACET_SEPARATOR, START, STOP, TEXT_CONFIG, WORDS_CONFIG
 
-# Cover density over the weighted vector (D body and sources 0.1, C claims and names 0.2,
+# Cover density over the weighted ranking vector (D the body's start 0.1, C claims and names 0.2,
 # B summary 0.4, A title 1.0), divided by 1 + log(length) (normalisation 1): see docs/performance.md
-RANK = "ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', d.tsv, CAST(:rank AS tsquery), 1)"
+RANK = "ts_rank_cd('{0.1, 0.2, 0.4, 1.0}', d.tsv_rank, CAST(:rank AS tsquery), 1)"
 SNIPPET_CHARS = 6000     # snippets come from the body's first characters (as the Whoosh backend's)
 HEADLINE = (f"StartSel={START}, StopSel={STOP}, MaxFragments=2, MaxWords=30, MinWords=12, ShortWord=2, "
             "FragmentDelimiter=\" … \"")
@@ -39,7 +39,7 @@ RELATED_CHARS = 2500     # ... taken from its title, summary and the start of it
 RELATED_MAX_SHARE = 0.2  # ... skipping those found in more than this share of all cases
 WALL_FACTOR = 5          # "did you mean" waits on the database: wall time bounds it, 5 times the CPU time allowed
 CACHE = 4096             # stems and case sets kept per worker
-SORTS = {"period": "d.period_start DESC, a.case_id", "updated": "d.updated DESC, a.case_id"}
+SORTS = {"period": "a.period_start DESC, a.case_id", "updated": "a.updated DESC, a.case_id"}
 
 
 @contextmanager
@@ -135,10 +135,15 @@ class Index:
             # no case has every word: the cases with most of them, those with the most first
             relaxer = Compiler(stems)
             kept = " AND ".join(f"({relaxer.where(part)})" for part in subqueries if part not in parts) or "TRUE"
-            conditions = [relaxer.where(part) for part in parts]
-            have = " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in conditions)
-            any_part = " OR ".join(f"({c})" for c in conditions)
-            found = self._run(relaxer, base, f"({kept}) AND ({any_part})", have, chosen, sort, limit, offset, counts)
+            # each part's cases found once through the index (evaluating a part per row would
+            # decompress every matched vector), then counted per case
+            sets = [f"p{n} AS MATERIALIZED (SELECT d.case_id FROM search_documents d WHERE ({base}) AND ({relaxer.where(part)}))"
+                    for n, part in enumerate(parts)]
+            have = " + ".join(f"(CASE WHEN d.case_id IN (SELECT case_id FROM p{n}) THEN 1 ELSE 0 END)"
+                              for n in range(len(parts)))
+            any_part = "d.case_id IN (" + " UNION ".join(f"SELECT case_id FROM p{n}" for n in range(len(parts))) + ")"
+            found = self._run(relaxer, base, f"({kept}) AND ({any_part})", have, chosen, sort, limit, offset, counts,
+                              sets)
             if found["total"]:
                 relaxed = (int(found["most"]), len(parts))
             compiler = relaxer
@@ -149,7 +154,7 @@ class Index:
                             fallback or cut_words or compiler.simplified, found["ids"], relaxed=relaxed)
 
     def _run(self, compiler: Compiler, base: str, where: str, have: str, chosen: dict[str, list[str]], sort: str,
-             limit: int, offset: int, counts: bool) -> dict:
+             limit: int, offset: int, counts: bool, sets: list[str] = ()) -> dict:
         """One statement: the matched set (m), narrowed by the chosen facets (a); its size, ids and
         the most query parts a case has; the counts of every facet over `a` and of each chosen
         facet over `m` narrowed by the other chosen facets; the page in order."""
@@ -161,7 +166,7 @@ class Index:
             order, score = SORTS[sort], "0.0"
         elif rank_query:
             compiler.params["rank"] = rank_query
-            order, score = f"{RANK} DESC, a.case_id", RANK
+            order, score = "a.score DESC, a.case_id", RANK
         else:
             order, score = "a.case_id", "0.0"
         branches = ["SELECT 'n' AS kind, NULL::text AS key, count(*)::float8 AS num, array_agg(a.case_id) AS ids, "
@@ -175,10 +180,12 @@ class Index:
                                 f"WHERE {others} AND t LIKE {prefix} GROUP BY t")
         if limit > 0:
             branches.append(f"""SELECT 'p', page.case_id, page.score, NULL, page.pos FROM (
-                SELECT a.case_id, {score} AS score, row_number() OVER (ORDER BY a.have DESC, {order}) AS pos
-                FROM a JOIN search_documents d ON d.case_id = a.case_id
-                ORDER BY pos LIMIT {param(limit)} OFFSET {param(offset)}) page""")
-        sql = (f"WITH m AS MATERIALIZED (SELECT d.case_id, d.keys, d.facet_terms, {have} AS have "
+                SELECT a.case_id, a.score, row_number() OVER (ORDER BY a.have DESC, {order}) AS pos
+                FROM a ORDER BY pos LIMIT {param(limit)} OFFSET {param(offset)}) page""")
+        # the score and sort keys come with the matched rows (a second look-up per row cost more)
+        sql = (f"WITH {''.join(f'{cte}, ' for cte in sets)}"
+               f"m AS MATERIALIZED (SELECT d.case_id, d.keys, d.facet_terms, {have} AS have, "
+               f"{score if limit > 0 else '0.0'} AS score, d.period_start, d.updated "
                f"FROM search_documents d WHERE ({base}) AND ({where})), "
                f"a AS MATERIALIZED (SELECT * FROM m WHERE {narrowed}) "
                + " UNION ALL ".join(f"({branch})" for branch in branches))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...facets import FACETS
 
-SCHEMA_VERSION = "pg1"   # bump on any change to the rows or vectors: the next build re-indexes everything
+SCHEMA_VERSION = "pg2"   # bump on any change to the rows or vectors: the next build re-indexes everything
 TEXT_CONFIG = "kb_english"   # unaccent, then English stemming and stop words
 WORDS_CONFIG = "kb_words"    # unaccent, words kept as written (for "did you mean")
 
