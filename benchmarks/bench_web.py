@@ -1,6 +1,7 @@
 """Web load benchmark: the production server (gunicorn) on loopback, loaded from a separate process.
 
     .venv/bin/python benchmarks/bench_web.py [--cases 10000] [--keep DIR] [--clients 20] [--seconds 20]
+    .venv/bin/python benchmarks/bench_web.py --postgres ADMIN_URL --hosts 2 ...   # a team's deployment
 
 Generates (or reuses, with --keep) the synthetic collection of bench_core.py, builds it, starts
 gunicorn with several workers on 127.0.0.1, then for each kind of request runs a closed loop of
@@ -8,6 +9,9 @@ N concurrent clients for a fixed time from another process and reports the media
 latency, throughput and errors. Case pages are drawn from all N cases and searches from 40
 query-filter combinations, both with Zipf weights (a few popular, a long tail). The floor, in the same run: the same load on a static file
 served by the same app (server, network stack and client, without our work).
+With --postgres (an administrator's URL: a database is made and dropped) the build and its search
+index go to PostgreSQL, and --hosts N starts N gunicorn servers, each with its own data folder and
+its share of the workers, the clients spread over them as a proxy would.
 Only loopback is ever targeted, and every loop stops by itself.
 """
 from __future__ import annotations
@@ -52,7 +56,7 @@ EVIDENCE_FILTERS = [
 ]
 
 
-def load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
+def load(ports: list[int], paths: list[str], clients: int, seconds: float) -> dict:
     """Closed loop: each client sends the next request as soon as the last one is answered.
     Paths are drawn with Zipf weights (the first is the most popular), as real traffic is."""
     weights = [1.0 / (rank + 1) for rank in range(len(paths))]
@@ -63,6 +67,7 @@ def load(port: int, paths: list[str], clients: int, seconds: float) -> dict:
 
     def client(seed: int) -> None:
         rng = random.Random(seed)
+        port = ports[seed % len(ports)]   # the clients spread over the hosts, as behind a proxy
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, failed = [], []
         while time.monotonic() < deadline:
@@ -101,8 +106,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(root: Path, port: int, workers: int) -> subprocess.Popen:
-    env = {**os.environ, "KB_ROOT": str(root), "KB_SECRET_KEY": "bench", "KB_BASE_URL": f"http://127.0.0.1:{port}"}
+def start_server(root: Path, port: int, workers: int, data: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, "KB_ROOT": str(root), "KB_SECRET_KEY": "bench", "KB_BASE_URL": f"http://127.0.0.1:{port}",
+           **({"KB_DATA_DIR": str(data)} if data else {})}
     process = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--workers", str(workers),
                                 "--bind", f"127.0.0.1:{port}", "--chdir", str(root), "--log-level", "warning",
                                 "webapp:create_app()"], env=env, cwd=HERE.parent)
@@ -125,23 +131,48 @@ def main() -> None:
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4, help="in all, shared among the hosts")
+    parser.add_argument("--postgres", help="an administrator's URL: build into a new PostgreSQL database")
+    parser.add_argument("--hosts", type=int, default=1, help="gunicorn servers, each with its own data folder")
     parser.add_argument("--only", nargs="+", metavar="KIND",
                         help="run only these kinds of request beside the floor, on the pages as they are (no kb render)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:                                   # the load generator, in its own process
-        port, clients, seconds, paths = json.loads(sys.stdin.read())
-        print(json.dumps(load(port, paths, clients, seconds)))
+        ports, clients, seconds, paths = json.loads(sys.stdin.read())
+        print(json.dumps(load(ports, paths, clients, seconds)))
         return
     from bench_core import generate
 
-    from kb.storage.build import build
     work = args.keep or Path(tempfile.mkdtemp(prefix="kb-bench-web-"))
     root = work / "root"
     if not root.exists():
         generate(root, args.cases)
     os.environ.pop("KB_DATABASE_URL", None)
+    database = None
+    if args.postgres:
+        import uuid
+
+        from sqlalchemy import create_engine, text
+        database = f"kbbenchweb_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+        os.environ["KB_DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + "/" + database
+        os.environ["KB_RENDER_PAGES"] = "first-view"
+    try:
+        _main(args, work, root)
+    finally:
+        if database:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            admin.dispose()
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _main(args, work: Path, root: Path) -> None:
+    from kb.storage.build import build
     build(root)
     ids = [p.stem for p in sorted((root / "case_studies").rglob("*.md"))]
     rng = random.Random(1)
@@ -158,16 +189,19 @@ def main() -> None:
     results = {}
 
     def run(names: list[str]) -> None:
-        port = free_port()
-        server = start_server(root, port, args.workers)
+        ports = [free_port() for _ in range(args.hosts)]
+        folders = [work / f"host{n}" for n in range(args.hosts)] if args.hosts > 1 else [None]
+        servers = [start_server(root, port, max(1, args.workers // args.hosts), data)
+                   for port, data in zip(ports, folders)]
         try:
             for name in names:
-                spec = json.dumps([port, args.clients, args.seconds, kinds[name]])
+                spec = json.dumps([ports, args.clients, args.seconds, kinds[name]])
                 out = subprocess.run([sys.executable, __file__, "--child"], input=spec, capture_output=True, text=True, check=True)
                 results[name] = json.loads(out.stdout)
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=20)
 
     if args.only:
         run(["static file (floor)", *args.only])
@@ -193,14 +227,14 @@ def main() -> None:
     report(results, ["static file (floor)", "case page", "case page, first views (no kb render)", "search page with facets",
                      "/api/search", "search, OR-ed facets and the fallback", "/evidence, three filters"], len(ids), args,
            f"kb render of {rendered} pages took {render_seconds:.0f} s")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def report(results: dict, order: list[str], cases: int, args, note: str) -> None:
     floor = results["static file (floor)"]
-    print(f"\n{cases} cases; gunicorn, {args.workers} workers; {args.clients} concurrent clients for {args.seconds:.0f} s each; "
-          f"{note}\n")
+    where = (f"PostgreSQL (search in the database), {args.hosts} host(s)" if args.postgres
+             else "SQLite and Whoosh, one host")
+    print(f"\n{cases} cases; {where}; gunicorn, {args.workers} workers in all; {args.clients} concurrent clients for "
+          f"{args.seconds:.0f} s each; {note}\n")
     print("| request | median | p95 | p95 / floor p95 | requests/s | errors |\n|---|---|---|---|---|---|")
     for name, r in ((n, results[n]) for n in order):
         print(f"| {name} | {r['median']:.1f} ms | {r['p95']:.1f} ms | {r['p95'] / floor['p95']:.1f}x | "
