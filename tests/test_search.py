@@ -71,6 +71,11 @@ def test_title_match_ranks_first(kb):
     ("outcome:violence", {"boston"}),
     ("roe", {"boston"}),                         # authors of cited sources
     ("tolerance policy", {"coffee"}),
+    ("region:europe", {"zurich", "oslo", "coffee"}),   # UN M49 regions of the cases' countries
+    ("northern america violence", {"boston"}),        # a region named in words
+    ("title:heroin", {"oslo"}),                       # a field of the text: the title's weight only
+    ("summary:nothingsuch", set()),
+    ("coffeeshops NOT tolerance", {"boston"}),
 ])
 def test_query_language(kb, query, expected):
     assert set(ids(kb.search(query))) == expected
@@ -188,3 +193,17 @@ def test_any_query_is_answered(kb, query):
     assert result.total >= 0 and len(result.hits) <= 5
     assert "\ue000" not in "".join(hit.snippet for hit in result.hits)
     assert kb.search("heroin").total >= 2
+
+
+def test_a_chosen_facet_keeps_counting_its_other_values(kb):
+    result = kb.search("", filters={"country": ["NO"]})
+    assert ids(result) == ["oslo"]
+    assert result.facets["country"] == {"CH": 1, "NL": 1, "NO": 1, "US": 1}   # the others, to widen the choice
+    assert result.facets["themes"] == {"police-harm-reduction": 1}            # the rest: of the one case
+
+
+def test_sorts_and_the_no_dead_end_fallback(kb):
+    assert ids(kb.search("", sort="period")) == ["oslo", "boston", "zurich", "coffee"]   # newest period first
+    result = kb.search("heroin zzqxv")
+    assert result.relaxed == (1, 2) and {"zurich", "oslo"} <= set(result.ids) and "draft" not in result.ids
+    assert kb.search("heroin zzqxv NOT oslo").ids == ["zurich"]                           # NOT stays required

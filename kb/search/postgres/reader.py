@@ -16,7 +16,9 @@ from html import escape
 from typing import Iterable, Iterator
 
 from sqlalchemy import text
+from psycopg.errors import QueryCanceled
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from whoosh import query as wq
 from whoosh.support.levenshtein import damerau_levenshtein
 
@@ -39,6 +41,9 @@ RELATED_CHARS = 2500     # ... taken from its title, summary and the start of it
 RELATED_MAX_SHARE = 0.2  # ... skipping those found in more than this share of all cases
 WALL_FACTOR = 5          # "did you mean" waits on the database: wall time bounds it, 5 times the CPU time allowed
 CACHE = 4096             # stems and case sets kept per worker
+RANK_MS = 600            # the most a search's statement may take with ranking (as Whoosh's RANK_SECONDS);
+                         # past it the same search runs unranked, and says it was cut short
+UNRANKED_MS = 1200       # ... and unranked, past this, it answers nothing and says so
 SORTS = {"period": "a.period_start DESC, a.case_id", "updated": "a.updated DESC, a.case_id"}
 
 
@@ -74,6 +79,29 @@ class Index:
     def _rows(self, sql: str, params: dict | None = None) -> list:
         with connection(self._bind) as conn:
             return conn.execute(text(sql), params or {}).all()
+
+    def _bounded(self, sql: str, params: dict, ms: int = RANK_MS, index_only: bool = False) -> list | None:
+        """The rows, or None when the statement ran past `ms` (cancelled by PostgreSQL, inside a
+        savepoint, so the caller's transaction goes on). `index_only`: the planner may not scan the
+        table to test a vector row by row (for a word in nearly every case it would, decompressing
+        every vector once per part of a no-dead-end query: 3.4 s for 20 common words)."""
+        with connection(self._bind) as conn:
+            previous = conn.execute(text("SELECT current_setting('statement_timeout')")).scalar()
+            savepoint = conn.begin_nested()
+            try:
+                conn.execute(text("SELECT set_config('statement_timeout', :ms, true), "
+                                  "set_config('enable_seqscan', :seq, true)"),
+                             {"ms": str(ms), "seq": "off" if index_only else "on"})
+                rows = conn.execute(text(sql), params).all()
+                savepoint.commit()
+            except OperationalError as exc:
+                if not isinstance(exc.orig, QueryCanceled):
+                    raise
+                savepoint.rollback()
+                rows = None
+            conn.execute(text("SELECT set_config('statement_timeout', :ms, true), set_config('enable_seqscan', 'on', true)"),
+                         {"ms": previous})
+            return rows
 
     def _kept(self, cache: OrderedDict, key, compute):
         with self._lock:
@@ -151,7 +179,7 @@ class Index:
         visible = self.visible(drafts)
         suggestion = PgSpeller(self, drafts).suggest(text_, visible)
         return SearchResult(text_, found["total"], hits, found["facets"], suggestion,
-                            fallback or cut_words or compiler.simplified, found["ids"], relaxed=relaxed)
+                            fallback or cut_words or compiler.simplified or found["cut"], found["ids"], relaxed=relaxed)
 
     def _run(self, compiler: Compiler, base: str, where: str, have: str, chosen: dict[str, list[str]], sort: str,
              limit: int, offset: int, counts: bool, sets: list[str] = ()) -> dict:
@@ -164,6 +192,8 @@ class Index:
         rank_query = compiler.rank_query()
         if sort in SORTS:
             order, score = SORTS[sort], "0.0"
+        elif sort == "unranked":
+            order, score = "a.case_id", "0.0"
         elif rank_query:
             compiler.params["rank"] = rank_query
             order, score = "a.score DESC, a.case_id", RANK
@@ -192,7 +222,15 @@ class Index:
         total, ids, most, page = 0, [], 0, []
         facets: dict[str, dict[str, int]] = {name: {} for name in INDEX_FACETS} if counts else {}
         chosen_counts: dict[str, dict[str, int]] = {name: {} for name in chosen} if counts else {}
-        for kind, key, num, found_ids, pos in self._rows(sql, compiler.params):
+        ranked = score != "0.0"
+        rows = self._bounded(sql, compiler.params, RANK_MS if ranked else UNRANKED_MS, index_only=bool(sets))
+        if rows is None and ranked:   # ranking took too long: the same search in the order of ids
+            found = self._run(compiler, base, where, have, chosen, "unranked", limit, offset, counts, sets)
+            return {**found, "cut": True}
+        if rows is None:              # even unranked: an empty answer that says it was cut short
+            return {"total": 0, "ids": [], "most": 0, "page": [], "cut": True,
+                    "facets": {name: {} for name in INDEX_FACETS} if counts else {}}
+        for kind, key, num, found_ids, pos in rows:
             if kind == "n":
                 total, ids, most = int(num), list(found_ids or []), pos or 0
             elif kind in ("f", "o"):
@@ -205,7 +243,7 @@ class Index:
         facets.update(chosen_counts)
         facets = {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in facets.items()}
         page = [(case_id, score) for _, case_id, score in sorted(page)]
-        return {"total": total, "ids": ids, "most": most, "facets": facets, "page": page}
+        return {"total": total, "ids": ids, "most": most, "facets": facets, "page": page, "cut": False}
 
     def _hits(self, page: list[tuple[str, float]], marked: str, scored: bool) -> list[Hit]:
         """The page's hits, each with a snippet of the body (else of the summary) marking the words."""
