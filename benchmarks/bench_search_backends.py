@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_core import FLOOR_BUILD, QUERIES, THEMES, child, generate  # noqa: E402
+from bench_core import FLOOR_BUILD, QUERIES, SEARCH_TOOLS, THEMES, child, generate  # noqa: E402
 
 BUILD = """
 from kb.settings import Settings; from kb.storage.build import build
@@ -33,19 +33,9 @@ r = build(Settings.load({settings!r}))
 print(r.parsed, r.reindexed, {{k: round(v, 2) for k, v in r.timings.items()}})
 """
 
-SEARCH = """
-import json, statistics, time, sqlite3
+SEARCH = SEARCH_TOOLS + """
 from kb.knowledgebase import KnowledgeBase, session
 from kb.settings import Settings
-queries = {queries!r}
-def timed(fn):
-    for q in queries: fn(q)                       # warm
-    samples = []
-    for _ in range(5):
-        for q in queries:
-            t = time.perf_counter(); fn(q); samples.append((time.perf_counter() - t) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
 kb = KnowledgeBase(Settings.load({settings!r}))
 def one(q):
     with session():
@@ -58,11 +48,6 @@ for q in queries:
     for _ in range(5):
         t = time.perf_counter(); one(q); samples.append((time.perf_counter() - t) * 1000)
     by_query[q] = statistics.median(samples)
-con = sqlite3.connect({db!r})
-def fts(q):
-    words = " ".join(w for w in q.replace('"', " ").replace("*", " ").split() if w.isalpha() and w.isupper() is False)
-    rows = con.execute("SELECT id, snippet(cases, 3, '<b>', '</b>', '...', 20) FROM cases WHERE cases MATCH ? ORDER BY rank LIMIT 10",
-                       (" OR ".join(words.split()) or "police",)).fetchall()
 floor = timed(fts)
 print(json.dumps({{"ours": ours, "floor": floor, "tops": tops, "by_query": by_query}}))
 """

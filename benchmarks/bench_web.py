@@ -149,6 +149,8 @@ def main() -> None:
     if not root.exists():
         generate(root, args.cases)
     os.environ.pop("KB_DATABASE_URL", None)
+    if args.only:   # the pages as they are: the build renders none (first views do)
+        os.environ["KB_RENDER_PAGES"] = "first-view"
     database = None
     if args.postgres:
         import uuid

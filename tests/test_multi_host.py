@@ -7,15 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from conftest import case_text, postgres_database
 from sqlalchemy import create_engine, text
-from test_web_server import PASSWORD, Browser, free_port, get
+from test_web_server import PASSWORD, Browser, get, serve, stop
 
 from kb import storage
 from kb.errors import KbError
@@ -48,33 +46,6 @@ def _env(root: Path, url: str, data: Path, **extra) -> dict:
             "KB_RENDER_PAGES": "first-view", **extra}
 
 
-def _serve(env: dict, folder: Path):
-    port = free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "--workers", "2",
-                                "--bind", f"127.0.0.1:{port}", "--chdir", str(folder), "webapp:create_app()"],
-                               env={**env, "KB_BASE_URL": f"http://127.0.0.1:{port}"}, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, cwd=REPO)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(base + "/api/themes", timeout=2):
-                return process, base
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(process.stdout.read().decode())
-            time.sleep(0.1)
-    pytest.fail("gunicorn did not start")
-
-
-def _stop(process) -> str:
-    process.terminate()
-    process.wait(timeout=15)
-    output = process.stdout.read().decode()
-    process.stdout.close()
-    return output
-
-
 def test_two_hosts_serve_one_build_share_sessions_and_one_throttle(team, tmp_path):
     """Two gunicorn servers, each with its own data folder, on one PostgreSQL: a build from a
     third process is served by both without a restart; a session made on one works on the other;
@@ -88,8 +59,11 @@ def test_two_hosts_serve_one_build_share_sessions_and_one_throttle(team, tmp_pat
     engine = storage.make_engine(url)
     accounts.add_user(engine, system_actor(), "alice", "reviewer", PASSWORD)
     engine.dispose()
-    hosts = [_serve(_env(root, url, tmp_path / f"host{n}" / "data", KB_SECRET_KEY=KEY), tmp_path / f"host{n}")
-             for n in (1, 2)]
+    hosts = []
+    for n in (1, 2):
+        (tmp_path / f"host{n}").mkdir()
+        hosts.append(serve(root, tmp_path / f"host{n}", "--workers", "2",
+                           env=_env(root, url, tmp_path / f"host{n}" / "data", KB_SECRET_KEY=KEY)))
     try:
         (one, a), (two, b) = hosts
         for base in (a, b):   # warm every worker on the first build
@@ -119,7 +93,7 @@ def test_two_hosts_serve_one_build_share_sessions_and_one_throttle(team, tmp_pat
                                      range(24)))
         assert statuses.count(401) == 5 and statuses.count(429) == 19, statuses   # 5 per account and address
     finally:
-        outputs = [_stop(process) for process, _ in hosts]
+        outputs = [stop(process) for process, _ in hosts]
     assert not any("Traceback" in output for output in outputs), outputs
 
 

@@ -82,10 +82,13 @@ PASSWORD = "correct horse battery"
 
 
 def serve(built_root, tmp_path, *args: str, env: dict | None = None):
+    """gunicorn on a free loopback port with `args`, its working folder `tmp_path`; the database is
+    SQLite in the root unless `env` names another (KB_DATABASE_URL)."""
     port = free_port()
     environment = {**os.environ, "KB_ROOT": str(built_root), "KB_SECRET_KEY": "test",
-                   "KB_BASE_URL": f"http://127.0.0.1:{port}", **(env or {})}
+                   "KB_BASE_URL": f"http://127.0.0.1:{port}"}
     environment.pop("KB_DATABASE_URL", None)
+    environment.update(env or {})
     process = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), *args, "--bind", f"127.0.0.1:{port}",
                                 "--chdir", str(tmp_path), "webapp:create_app()"],
                                env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
