@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="in all, shared among the hosts")
     parser.add_argument("--postgres", help="an administrator's URL: build into a new PostgreSQL database")
     parser.add_argument("--hosts", type=int, default=1, help="gunicorn servers, each with its own data folder")
+    parser.add_argument("--warmup", type=float, default=0,
+                        help="seconds of the same load, not measured, before each kind (steady state)")
     parser.add_argument("--only", nargs="+", metavar="KIND",
                         help="run only these kinds of request beside the floor, on the pages as they are (no kb render)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -197,6 +199,10 @@ def _main(args, work: Path, root: Path) -> None:
                    for port, data in zip(ports, folders)]
         try:
             for name in names:
+                if args.warmup:
+                    spec = json.dumps([ports, args.clients, args.warmup, kinds[name]])
+                    subprocess.run([sys.executable, __file__, "--child"], input=spec, capture_output=True, text=True,
+                                   check=True)
                 spec = json.dumps([ports, args.clients, args.seconds, kinds[name]])
                 out = subprocess.run([sys.executable, __file__, "--child"], input=spec, capture_output=True, text=True, check=True)
                 results[name] = json.loads(out.stdout)
@@ -235,8 +241,9 @@ def report(results: dict, order: list[str], cases: int, args, note: str) -> None
     floor = results["static file (floor)"]
     where = (f"PostgreSQL (search in the database), {args.hosts} host(s)" if args.postgres
              else "SQLite and Whoosh, one host")
+    warm = f" after {args.warmup:.0f} s of the same load unmeasured" if args.warmup else ""
     print(f"\n{cases} cases; {where}; gunicorn, {args.workers} workers in all; {args.clients} concurrent clients for "
-          f"{args.seconds:.0f} s each; {note}\n")
+          f"{args.seconds:.0f} s each{warm}; {note}\n")
     print("| request | median | p95 | p95 / floor p95 | requests/s | errors |\n|---|---|---|---|---|---|")
     for name, r in ((n, results[n]) for n in order):
         print(f"| {name} | {r['median']:.1f} ms | {r['p95']:.1f} ms | {r['p95'] / floor['p95']:.1f}x | "

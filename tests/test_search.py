@@ -207,3 +207,4 @@ def test_sorts_and_the_no_dead_end_fallback(kb):
     result = kb.search("heroin zzqxv")
     assert result.relaxed == (1, 2) and {"zurich", "oslo"} <= set(result.ids) and "draft" not in result.ids
     assert kb.search("heroin zzqxv NOT oslo").ids == ["zurich"]                           # NOT stays required
+    assert kb.search("heroin zzqxv", only_ids={"zurich", "boston"}).ids == ["zurich"]      # a restriction from outside

@@ -161,7 +161,7 @@ class Index:
         parts = [part for part in subqueries if not isinstance(part, wq.Not)]   # NOT stays required
         if not found["total"] and len(parts) > 1:
             # no case has every word: the cases with most of them, those with the most first
-            relaxer = Compiler(stems)
+            relaxer = Compiler(stems, params=dict(compiler.params))   # `base` names the first one's parameters
             kept = " AND ".join(f"({relaxer.where(part)})" for part in subqueries if part not in parts) or "TRUE"
             # each part's cases found once through the index (evaluating a part per row would
             # decompress every matched vector), then counted per case
