@@ -53,3 +53,33 @@ def test_the_index_is_written_in_the_builds_transaction(kb):
         rows = conn.execute(text("SELECT count(*) FROM search_documents")).scalar()
     assert state == named and rows == 6
     assert not (kb.data_dir / "index").exists()
+
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+PARAMS = st.dictionaries(
+    st.sampled_from(["q", "theme", "country", "region", "outcome", "review", "verdict", "sort", "page", "decade"]),
+    st.one_of(st.sampled_from(["heroin zzqxv", "heroin", '"heroin market"', "police NOT heroin", "a*", "x:[a TO",
+                               "targeted-deterrence", "US", "europe", "reviewed", "unreviewed", "works", "period",
+                               "2", "1990s", "'':*", "\x00", "%_", "(" * 50]),
+              st.text(max_size=20)), max_size=5)
+
+
+@pytest.fixture(scope="module")
+def web(kb):
+    from webapp import create_app
+    app = create_app({**kb.settings.as_dict(), "ROOT": str(kb.root), "SECRET_KEY": "a test key of 32 characters!!",
+                      "TESTING": True})
+    yield app.test_client()
+    state = app.extensions["kb"]
+    if state["kb"] is not None:
+        state["kb"].close()
+
+
+@hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=PARAMS, route=st.sampled_from(["/search", "/api/search", "/search.atom", "/evidence", "/api/evidence"]))
+def test_search_routes_on_postgres_never_fail(web, params, route):
+    """The web's searches, with the filters and the review and verdict restrictions (which send
+    the index a set of ids) and the fallback, on PostgreSQL: an answer or a 400, never a 500."""
+    response = web.get(route, query_string=params)
+    assert response.status_code in (200, 400), (route, params, response.status_code)
