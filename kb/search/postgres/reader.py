@@ -86,7 +86,6 @@ class Index:
         table to test a vector row by row (for a word in nearly every case it would, decompressing
         every vector once per part of a no-dead-end query: 3.4 s for 20 common words)."""
         with connection(self._bind) as conn:
-            previous = conn.execute(text("SELECT current_setting('statement_timeout')")).scalar()
             savepoint = conn.begin_nested()
             try:
                 conn.execute(text("SELECT set_config('statement_timeout', :ms, true), "
@@ -99,8 +98,9 @@ class Index:
                     raise
                 savepoint.rollback()
                 rows = None
-            conn.execute(text("SELECT set_config('statement_timeout', :ms, true), set_config('enable_seqscan', 'on', true)"),
-                         {"ms": previous})
+            # the rest of the request runs under the database's own settings again
+            conn.execute(text("SELECT set_config('statement_timeout', (SELECT reset_val FROM pg_settings "
+                              "WHERE name = 'statement_timeout'), true), set_config('enable_seqscan', 'on', true)"))
             return rows
 
     def _kept(self, cache: OrderedDict, key, compute):
