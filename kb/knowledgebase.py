@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -56,6 +56,7 @@ class _Session:
         if conn is None:
             conn = self.connections[id(engine)] = engine.connect()
             conn.info["shared"] = True   # kb.storage.writing commits on it (see there)
+            conn.info["kept"] = {}       # reads kept for this session only (KnowledgeBase._per_session)
         return conn
 
     def close(self, engine: Engine | None = None) -> None:
@@ -67,6 +68,7 @@ class _Session:
                 if conn.in_transaction():
                     conn.rollback()   # reads only: every write committed in its own block
             finally:
+                conn.info.pop("kept", None)   # info outlives the checkout: it is the pooled connection's
                 conn.close()
                 del self.connections[key]
 
@@ -346,11 +348,14 @@ class KnowledgeBase:
     def verdict_facet(self, case_ids, drafts: bool = False) -> dict[str, int]:
         """verdict -> how many of the cases have it on some harm outcome (a search's `verdict` facet:
         it comes from the evidence and the reconciliations, not from the index)."""
-        found = self.verdicts(drafts)
-        counts: dict[str, int] = {}
-        for case_id in case_ids:
-            for verdict in {v.verdict for v in found.get(case_id, {}).values()}:
-                counts[verdict] = counts.get(verdict, 0) + 1
+        grades = self.reconciled_grades()
+        by_case = self._kept((self.generation, "verdict sets", drafts, self._grades_key(grades)), lambda: {
+            case_id: frozenset(v.verdict for v in found.values()) for case_id, found in self.verdicts(drafts).items()})
+        sets = Counter(by_case.get(case_id, frozenset()) for case_id in case_ids)   # few distinct sets
+        counts: Counter[str] = Counter()
+        for kinds, n in sets.items():
+            for verdict in kinds:
+                counts[verdict] += n
         return {verdict: counts[verdict] for verdict in rules.VERDICTS if verdict in counts}
 
     def cases_with_verdict(self, chosen, drafts: bool = False) -> set[str]:
@@ -449,10 +454,26 @@ class KnowledgeBase:
 
     def public_reviews(self, case_id: str | None = None) -> dict:
         """Reconciled grades readers may see (kb.reviews.views.public_view)."""
-        return public_view(self.db, case_id)
+        if case_id is not None:
+            return public_view(self.db, case_id)
+        return self._per_session("public reviews", lambda: public_view(self.db))
 
     def review_states(self, public: bool = True) -> dict[str, str]:
-        return review_state_by_case(self.db, public=public)
+        if public:      # the reconciled cases: from the public view the same request reads anyway
+            return {grade.target.case_id: "reconciled" for grade in self.public_reviews().values()}
+        return review_state_by_case(self.db, public=False)
+
+    def _per_session(self, name: str, compute):
+        """A read kept for the rest of the current request or command (reviews change between
+        builds, so they cannot be kept longer); a write through the session's connection drops it
+        (kb.storage.writing). Outside a session, read every time."""
+        db = self.db
+        if isinstance(db, Engine):
+            return compute()
+        kept = db.info.setdefault("kept", {})    # new for each session (_Session.connection)
+        if name not in kept:
+            kept[name] = compute()
+        return kept[name]
 
     # --- counts -----------------------------------------------------------------------------------
 

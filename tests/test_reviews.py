@@ -42,6 +42,7 @@ from kb.reviews.service import (
     visible_reviews,
 )
 from kb.reviews.tables import audit_log, reviews
+from kb.reviews.views import review_state_by_case
 from kb.storage.build import build
 
 PASSWORD = "correct horse battery staple"
@@ -501,6 +502,25 @@ def test_reconciliation_and_public_view(env):
         reconcile(env.engine, env["ed"], FIRST, {"sms_grade": 4}, "second editor")
     revised = reconcile(env.engine, env["ed"], FIRST, {"sms_grade": 4}, "re-read", version=done.version)
     assert revised.version == 2 and public_view(env.engine)["first/overdose-deaths"].sms_grade == 4
+
+
+def test_public_view_is_kept_for_one_request_only(env):
+    """The web reads the public view once per request (the search page asks three times); a write
+    through the request's connection, or a later request after another host's write, sees the change."""
+    from kb import knowledgebase
+    kb = knowledgebase.KnowledgeBase(env.root)
+    create_review(env.engine, env["alice"], FIRST, GRADED)
+    with knowledgebase.session():
+        assert kb.public_reviews() == {} and kb.review_states() == {}
+        reconcile(kb.db, env["ed"], FIRST, {"sms_grade": 3}, "same request")
+        assert kb.public_reviews()["first/overdose-deaths"].sms_grade == 3
+        assert kb.review_states() == {"first": "reconciled"} == review_state_by_case(kb.db, public=True)
+    second = Target("first", "referrals")
+    create_review(env.engine, env["alice"], second, GRADED)
+    reconcile(env.engine, env["ed"], second, {"sms_grade": 2}, "another host")   # a connection of its own
+    with knowledgebase.session():
+        assert sorted(kb.public_reviews()) == ["first/overdose-deaths", "first/referrals"]
+    kb.close()
 
 
 # --- migrations ----------------------------------------------------------------------------------

@@ -131,11 +131,12 @@ def public_view(bind: Engine | Connection, case_id: str | None = None) -> dict[s
         for r in conn.execute(rec_query):
             target = Target(r.case_id, r.evidence_id)
             view[str(target)] = PublicGrade(target, r.sms_grade, r.confidence, r.relevance)
-        public = public_tag_names(conn)
-        for r in conn.execute(tag_query.order_by(rev.c.id)):
-            grade = view.get(str(Target(r.case_id, r.evidence_id)))
-            if grade is not None:      # reconciled items only
-                grade.tags.extend(t for t in (r.tags or []) if t in public and t not in grade.tags)
+        public = public_tag_names(conn) if view else set()   # tags show on reconciled items only
+        if public:
+            for r in conn.execute(tag_query.order_by(rev.c.id)):
+                grade = view.get(str(Target(r.case_id, r.evidence_id)))
+                if grade is not None:
+                    grade.tags.extend(t for t in (r.tags or []) if t in public and t not in grade.tags)
     for grade in view.values():
         grade.tags.sort()
     return dict(sorted(view.items()))

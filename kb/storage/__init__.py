@@ -351,11 +351,13 @@ def writing(bind: Engine | Connection) -> Iterator[Connection]:
         if bind.in_transaction():
             bind.commit()
         bind.info["writing"] = True
+        bind.info.pop("kept", None)      # reads kept for the request (KnowledgeBase._per_session)
         try:
             with bind.begin():
                 yield bind
         finally:
             bind.info["writing"] = False
+            bind.info.pop("kept", None)
     elif bind.in_transaction():
         yield bind
     else:
