@@ -18,7 +18,6 @@ How it is made (docs/publishing.md):
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import posixpath
@@ -115,6 +114,7 @@ class Edition:
         self.adapter = self.app.url_map.bind(HOST)
         self.left_out: dict[str, int] = {}
         self._files: dict[tuple[str, str], str | None] = {}
+        self.indexed: set[str] = set()          # the pages Pagefind indexes (the case pages, default style)
 
     # --- which file a URL is ---------------------------------------------------------------------
 
@@ -219,10 +219,8 @@ class Edition:
     # --- rendering ---------------------------------------------------------------------------------
 
     def get(self, path: str, query: str = "") -> bytes | None:
-        response = self.client.get(path + (f"?{query}" if query else ""), base_url=f"http://{HOST}")
-        if response.status_code != 200:
-            return None
-        return response.get_data()
+        with self.client.get(path + (f"?{query}" if query else ""), base_url=f"http://{HOST}") as response:
+            return response.get_data() if response.status_code == 200 else None   # closed: static files are open
 
     def rewrite_html(self, html: bytes, page_file: str) -> tuple[bytes, list[tuple[str, str]]]:
         """The page with every link to the edition's own files made relative; returns the links
@@ -310,7 +308,9 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
         with edition.app.app_context():
             _write_pages(edition, staging, report, log)
         report.render_seconds = time.perf_counter() - started
-        if run_pagefind:
+        if run_pagefind and _same_files(staging, out, edition.indexed) and (out / "pagefind").is_dir():
+            shutil.copytree(out / "pagefind", staging / "pagefind", copy_function=os.link)   # nothing to index anew
+        elif run_pagefind:     # (Pagefind's file names are not the same from run to run, even for the same pages)
             t = time.perf_counter()
             _pagefind(staging)
             report.pagefind_seconds = time.perf_counter() - t
@@ -361,6 +361,8 @@ def _write_pages(edition: Edition, folder: Path, report: Report, log) -> None:
                                "report this as a bug of kb publish")
         if file.endswith(".html"):
             body, links = edition.rewrite_html(body, file)
+            if b"data-pagefind-body" in body:
+                edition.indexed.add(file)
             queue.extend(links)
             report.pages += 1
         elif file.endswith(".atom"):
@@ -371,7 +373,7 @@ def _write_pages(edition: Edition, folder: Path, report: Report, log) -> None:
             log(f"{written} files, {len(queue)} links to follow")
     _bibliography(edition, kb, folder)
     _put(folder / MANIFEST, json.dumps({"generation": kb.generation, "base_url": edition.base_url,
-                                        "made_by": "kb publish"}, indent=1).encode())
+                                        "made_by": "kb publish", "indexed": sorted(edition.indexed)}, indent=1).encode())
 
 
 def _prime_references(kb) -> None:
@@ -424,8 +426,17 @@ def _pagefind(folder: Path) -> None:
                            f"{(done.stderr or done.stdout).strip()[-2000:]}")
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _same_files(staging: Path, out: Path, names: set[str]) -> bool:
+    """Whether the previous edition has exactly these pages indexed, with the same bytes."""
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        before = set(json.loads(manifest.read_text(encoding="utf-8")).get("indexed", []))
+    except ValueError:
+        return False
+    return before == names and all((out / name).is_file() and (out / name).read_bytes() == (staging / name).read_bytes()
+                                   for name in names)
 
 
 def _reuse_unchanged(staging: Path, out: Path, report: Report) -> None:

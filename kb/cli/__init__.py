@@ -273,3 +273,6 @@ main.add_command(evidence)
 from .export import export  # noqa: E402
 
 main.add_command(export)
+from .publish import publish  # noqa: E402
+
+main.add_command(publish)
