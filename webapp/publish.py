@@ -336,41 +336,45 @@ def _write_pages(edition: Edition, folder: Path, report: Report, log) -> None:
              *EXPORTS, *(f"/cases/{c.id}" for c in kb.cases()),
              *(f"/search.atom?{FEED}={name}" for FEED, name in _feed_terms(kb))]
     _prime_references(kb)
-    queue: deque[tuple[str, str]] = deque()
-    seen: set[str] = set()
+    queue: deque[tuple[str, str, str]] = deque()     # (file, path, query), each file once
+    queued: set[str] = set()
+
+    def follow(path: str, query: str) -> None:
+        file = edition.feed_file(query) if path == "/search.atom" else edition.file_of(path, query)
+        if file is not None and file not in queued:
+            if len(queued) >= MAX_PAGES:
+                raise PublishError(f"more than {MAX_PAGES} pages: the crawl is not ending (a link that makes new pages?)")
+            queued.add(file)
+            queue.append((file, path, query))
+
     for seed in seeds:
         path, _, query = seed.partition("?")
-        queue.append((path, query))
+        follow(path, query)
     search_page, links = edition.rewrite_html(edition.search_page(), "search/index.html")   # its script too
     _put(folder / "search" / "index.html", search_page)
     report.pages += 1
-    queue.extend(links)
+    for link in links:
+        follow(*link)
     written = 0
     while queue:
-        path, query = queue.popleft()
-        file = edition.feed_file(query) if path == "/search.atom" else edition.file_of(path, query)
-        if file is None or file in seen:
-            continue
-        seen.add(file)
-        if len(seen) > MAX_PAGES:
-            raise PublishError(f"more than {MAX_PAGES} pages: the crawl is not ending (a link that makes new pages?)")
+        file, path, query = queue.popleft()
         body = edition.get(path, query)
         if body is None:
-            raise PublishError(f"{path}{'?' + query if query else ''} answered no page, but "
-                               f"{'it was linked' if (path, query) not in seeds else 'it is a starting page'}; "
+            raise PublishError(f"{path}{'?' + query if query else ''} answered no page, but a page links to it; "
                                "report this as a bug of kb publish")
         if file.endswith(".html"):
             body, links = edition.rewrite_html(body, file)
             if b"data-pagefind-body" in body:
                 edition.indexed.add(file)
-            queue.extend(links)
+            for link in links:
+                follow(*link)
             report.pages += 1
         elif file.endswith(".atom"):
             body = edition.rewrite_feed(body)
         _put(folder / file, body)
         written += 1
         if written % 1000 == 0:
-            log(f"{written} files, {len(queue)} links to follow")
+            log(f"{written} files written, {len(queue)} to go")
     _bibliography(edition, kb, folder)
     _put(folder / MANIFEST, json.dumps({"generation": kb.generation, "base_url": edition.base_url,
                                         "made_by": "kb publish", "indexed": sorted(edition.indexed)}, indent=1).encode())
