@@ -280,6 +280,11 @@ def all_text(folder: Path) -> str:
     return "\n".join(parts)
 
 
+def leftovers(folder: Path) -> list[str]:
+    """What a publish left beside its folder, apart from its lock file."""
+    return sorted(p.name for p in folder.parent.iterdir() if p.name not in (folder.name, f".{folder.name}.lock"))
+
+
 def test_drafts_are_never_in_the_edition(small):
     settings, folder = small
     publish(settings, folder)
@@ -307,7 +312,7 @@ def test_publishing_again_rewrites_only_what_changed(small):
     assert "worked with nurses" in (folder / "cases" / "published-two" / "index.html").read_text(encoding="utf-8")
     assert page.stat().st_ino == inode                     # an unchanged case's page is not rewritten
     assert 1 < changed.written < changed.files / 2
-    assert not [p for p in folder.parent.iterdir() if p.name != "site"]   # no staging folder left
+    assert leftovers(folder) == []                          # no staging folder left
 
 
 def test_a_failed_publish_leaves_the_previous_edition_whole(small, monkeypatch):
@@ -325,7 +330,16 @@ def test_a_failed_publish_leaves_the_previous_edition_whole(small, monkeypatch):
         publish(settings, folder)
     after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before
-    assert sorted(p.name for p in folder.parent.iterdir()) == ["site"]
+    assert leftovers(folder) == []
+
+
+def test_a_publish_stopped_between_its_renames_is_mended_by_the_next(small):
+    settings, folder = small
+    first = publish(settings, folder)
+    folder.rename(folder.with_name(".site.previous-999"))     # killed after moving the old edition aside
+    again = publish(settings, folder)
+    assert (folder / "index.html").is_file() and leftovers(folder) == []
+    assert again.unchanged == first.files - 1                # the old edition was put back and reused
 
 
 def test_kb_publish_with_a_zip_and_the_refusals(small, runner):

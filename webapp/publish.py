@@ -18,6 +18,7 @@ How it is made (docs/publishing.md):
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import posixpath
@@ -29,6 +30,7 @@ import tempfile
 import time
 import zipfile
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -293,37 +295,76 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
             run_pagefind: bool = True, log=lambda message: None) -> Report:
     """Write the static edition of the current build to `out` (see the module's docstring)."""
     started = time.perf_counter()
-    out = Path(out).resolve()
-    if out == settings.root or settings.root.is_relative_to(out) or out.is_relative_to(settings.root / "case_studies"):
+    out = _checked_folder(settings, Path(out).resolve())
+    edition = Edition(settings, base_url if base_url is not None else settings.base_url)
+    report = Report(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with _publishing(out):
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.publishing-", dir=out.parent))
+            try:
+                with edition.app.app_context():
+                    _write_pages(edition, staging, report, log)
+                report.render_seconds = time.perf_counter() - started
+                if run_pagefind and _same_files(staging, out, edition.indexed) and (out / "pagefind").is_dir():
+                    shutil.copytree(out / "pagefind", staging / "pagefind", copy_function=_link)   # nothing new to index
+                elif run_pagefind:     # (Pagefind names its files differently on each run, even for the same pages)
+                    t = time.perf_counter()
+                    _pagefind(staging)
+                    report.pagefind_seconds = time.perf_counter() - t
+                _reuse_unchanged(staging, out, report)
+                _swap(staging, out)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        if zip_path is not None:
+            report.zip_path = _zip(out, Path(zip_path).resolve())
+    except OSError as exc:     # a folder that cannot be written, a full disk: said plainly, the old edition kept
+        raise PublishError(f"{exc.filename or out}: {exc.strerror or exc}; the previous edition, if any, is "
+                           "unchanged") from None
+    report.left_out = dict(sorted(edition.left_out.items(), key=lambda kv: -kv[1]))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _checked_folder(settings: Settings, out: Path) -> Path:
+    root = settings.root
+    if out == root or root.is_relative_to(out) or out.is_relative_to(root / "case_studies"):
         raise PublishError(f"{out}: an edition needs a folder of its own, not the collection's (try {out / 'edition'})")
     if out.exists() and not out.is_dir():
         raise PublishError(f"{out} is a file; name a folder for the edition")
-    if out.exists() and any(out.iterdir()) and not (out / MANIFEST).exists():
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).exists():
         raise PublishError(f"{out} holds files that are not an edition's (no {MANIFEST}); name an empty or new folder")
-    edition = Edition(settings, base_url if base_url is not None else settings.base_url)
-    report = Report(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.publishing-", dir=out.parent))
+    return out
+
+
+@contextmanager
+def _publishing(out: Path):
+    """One publish at a time into `out` (a lock file beside it); what an interrupted one left
+    beside it (its half-written folder, a previous edition not yet removed) is cleared first."""
+    lock_path = out.with_name(f".{out.name}.lock")
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PublishError(f"another kb publish is writing {out}; wait for it to finish") from None
+        for stale in out.parent.glob(f".{out.name}.publishing-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        retired = sorted(out.parent.glob(f".{out.name}.previous-*"))
+        if retired and not out.exists():         # stopped between the two renames: the old edition back
+            retired.pop().rename(out)
+        for stale in retired:
+            shutil.rmtree(stale, ignore_errors=True)
+        yield
+
+
+def _link(source: str, target: str) -> None:
+    """A hard link (same inode and time: a sync tool sees the file unchanged), or a copy where the
+    file system has none."""
     try:
-        with edition.app.app_context():
-            _write_pages(edition, staging, report, log)
-        report.render_seconds = time.perf_counter() - started
-        if run_pagefind and _same_files(staging, out, edition.indexed) and (out / "pagefind").is_dir():
-            shutil.copytree(out / "pagefind", staging / "pagefind", copy_function=os.link)   # nothing to index anew
-        elif run_pagefind:     # (Pagefind's file names are not the same from run to run, even for the same pages)
-            t = time.perf_counter()
-            _pagefind(staging)
-            report.pagefind_seconds = time.perf_counter() - t
-        _reuse_unchanged(staging, out, report)
-        _swap(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    report.left_out = dict(sorted(edition.left_out.items(), key=lambda kv: -kv[1]))
-    if zip_path is not None:
-        report.zip_path = _zip(out, Path(zip_path).resolve())
-    report.seconds = time.perf_counter() - started
-    return report
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 MANIFEST = "edition.json"
@@ -456,10 +497,7 @@ def _reuse_unchanged(staging: Path, out: Path, report: Report) -> None:
         if name in old and name != MANIFEST and previous.stat().st_size == size and \
                 previous.read_bytes() == path.read_bytes():
             path.unlink()
-            try:
-                os.link(previous, path)
-            except OSError:            # another file system, or no hard links: a copy with its time
-                shutil.copy2(previous, path)
+            _link(str(previous), str(path))
             report.unchanged += 1
         else:
             report.written += 1
