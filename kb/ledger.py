@@ -119,4 +119,6 @@ def ledger(by_case: dict[str, CaseLedger], groups_of: dict[str, tuple[str, ...]]
             counts["both"] += entry.both
             counts["opposite"] += entry.opposite
     shown = [e for e in chosen if e.opposite] if opposite else chosen
-    return Ledger(sorted(shown, key=lambda e: (e.title, e.case_id)), dict(cells), groups)
+    # groups in the order of their values, whatever order the cases came in (a set's order differs
+    # between processes: two web workers, or kb publish's, must make the same page)
+    return Ledger(sorted(shown, key=lambda e: (e.title, e.case_id)), dict(cells), dict(sorted(groups.items())))

@@ -384,3 +384,23 @@ def test_file_names_of_pages(small):
     assert edition.link("/search?q=police&theme=x&drafts=1", "cases/a/index.html") == \
         "../../search/index.html?q=police&theme=x"
     assert edition.link("https://doi.org/10.1/x", "index.html") == "https://doi.org/10.1/x"
+
+
+def test_worker_processes_make_the_same_edition(small):
+    """Pages rendered by two spawned processes (each with its own hash seed) are the bytes one
+    process makes: nothing on a page may follow a set's order."""
+    settings, folder = small
+    publish(settings, folder, procs=1)
+    other = folder.with_name("parallel")
+    publish(settings, other, procs=2)
+    def files(root: Path) -> dict:
+        return {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and "pagefind" not in p.relative_to(root).parts}
+    assert files(other) == files(folder)
+
+
+def test_the_ledger_lists_its_groups_in_order():
+    from kb.ledger import CaseLedger, ledger
+    entries = {f"c{n}": CaseLedger(f"c{n}", f"Case {n}", output_move="failure", harm_move="improved") for n in range(3)}
+    groups = {"c0": ("zeta", "alpha"), "c1": ("mid",), "c2": ("alpha",)}
+    assert list(ledger(entries, groups).groups) == ["alpha", "mid", "zeta"]

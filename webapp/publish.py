@@ -43,6 +43,7 @@ from kb.citations import STYLES, export
 from kb.errors import KbError
 from kb.facets import FACETS
 from kb.settings import Settings
+from webapp.kbstore import prime
 
 HOST = "edition.invalid"       # the host pages are rendered for: links to it are the edition's own
 DEFAULT_STYLE = "apa"
@@ -52,7 +53,7 @@ SEARCH_PARAMS = {"q", "sort", *(facet.param for facet in FACETS if facet.indexed
 PAGES: dict[str, frozenset[str]] = {name: frozenset(params) for name, params in {
     "search.home": (), "cases.case": ("style",), "cases.case_itself_export": (), "cases.case_sources_export": (),
     "cases.evidence_export": (), "cases.charts": (), "cases.concept": ("page",), "cases.country": ("page",),
-    "evidence.evidence_list": ("page",), "cases.evidence_map": (), "findings.evidence_map_eppi": (),
+    "evidence.evidence_list": ("page",), "cases.evidence_map": ("colour",), "findings.evidence_map_eppi": (),
     "evidence.evidence_csv": (), "cases.feed": (), "findings.ledger": (), "cases.regions": (),
     "cases.region_page": ("page",), "sources.source": ("style",), "static": (), "cases.themes": (), "cases.theme": ("page",),
     "cases.theme_export": (), "findings.theme_findings": (), "findings.theme_findings_file": (), "findings.rules": (),
@@ -108,6 +109,7 @@ class Edition:
         from webapp import create_app
         self.base_url = base_url.rstrip("/")
         self.base = urlsplit(self.base_url)
+        self.settings = settings
         self.app: Flask = create_app(Settings.load({**settings.as_dict(), "BASE_URL": self.base_url or f"http://{HOST}"},
                                                    environ={}))
         self.app.config["STATIC_EDITION"] = True
@@ -224,6 +226,19 @@ class Edition:
         with self.client.get(path + (f"?{query}" if query else ""), base_url=f"http://{HOST}") as response:
             return response.get_data() if response.status_code == 200 else None   # closed: static files are open
 
+    def render(self, file: str, path: str, query: str) -> tuple[str, bytes, list[tuple[str, str]], bool]:
+        """(file, its bytes, the links it holds to pages, whether Pagefind indexes it)."""
+        body = self.get(path, query)
+        if body is None:
+            raise PublishError(f"{path}{'?' + query if query else ''} answered no page, but a page links to it; "
+                               "report this as a bug of kb publish")
+        if file.endswith(".html"):
+            body, links = self.rewrite_html(body, file)
+            return file, body, links, b"data-pagefind-body" in body
+        if file.endswith(".atom"):
+            body = self.rewrite_feed(body)
+        return file, body, [], False
+
     def rewrite_html(self, html: bytes, page_file: str) -> tuple[bytes, list[tuple[str, str]]]:
         """The page with every link to the edition's own files made relative; returns the links
         (path, query) it holds to pages, for the crawl."""
@@ -292,7 +307,7 @@ class Edition:
 
 
 def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_path: Path | None = None,
-            run_pagefind: bool = True, log=lambda message: None) -> Report:
+            procs: int | None = None, run_pagefind: bool = True, log=lambda message: None) -> Report:
     """Write the static edition of the current build to `out` (see the module's docstring)."""
     started = time.perf_counter()
     out = _checked_folder(settings, Path(out).resolve())
@@ -304,7 +319,7 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
             staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.publishing-", dir=out.parent))
             try:
                 with edition.app.app_context():
-                    _write_pages(edition, staging, report, log)
+                    _write_pages(edition, staging, report, log, procs or _default_procs(settings))
                 report.render_seconds = time.perf_counter() - started
                 if run_pagefind and _same_files(staging, out, edition.indexed) and (out / "pagefind").is_dir():
                     shutil.copytree(out / "pagefind", staging / "pagefind", copy_function=_link)   # nothing new to index
@@ -325,6 +340,18 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
     report.left_out = dict(sorted(edition.left_out.items(), key=lambda kv: -kv[1]))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _default_procs(settings: Settings) -> int:
+    """Two worker processes for a large collection on a machine with two cores or more (starting
+    them costs about 2 s); one, in this process, otherwise."""
+    from kb.knowledgebase import KnowledgeBase
+    kb = KnowledgeBase(settings)
+    try:
+        cases = len(kb.cases())
+    finally:
+        kb.close()
+    return min(4, os.cpu_count() or 1) if cases >= 500 else 1
 
 
 def _checked_folder(settings: Settings, out: Path) -> Path:
@@ -370,15 +397,20 @@ def _link(source: str, target: str) -> None:
 MANIFEST = "edition.json"
 
 
-def _write_pages(edition: Edition, folder: Path, report: Report, log) -> None:
-    """Crawl from the home page, the collection's lists and the exports; write each file."""
+def _write_pages(edition: Edition, folder: Path, report: Report, log, procs: int) -> None:
+    """Crawl from the home page, every case and the feeds; write each file. With `procs` > 1 the
+    pages are rendered by that many worker processes (each with its own app), this one following
+    the links and writing the files."""
     kb = _kb(edition)
+    generation = kb.generation
     seeds = ["/", "/themes", "/regions", "/evidence", "/evidence-map", "/ledger", "/charts", "/verdicts",
              *EXPORTS, *(f"/cases/{c.id}" for c in kb.cases()),
              *(f"/search.atom?{FEED}={name}" for FEED, name in _feed_terms(kb))]
-    _prime_references(kb)
+    references = _formatted_references(kb)
+    prime("reference", references)
     queue: deque[tuple[str, str, str]] = deque()     # (file, path, query), each file once
     queued: set[str] = set()
+    written: list[str] = []
 
     def follow(path: str, query: str) -> None:
         file = edition.feed_file(query) if path == "/search.atom" else edition.file_of(path, query)
@@ -388,49 +420,93 @@ def _write_pages(edition: Edition, folder: Path, report: Report, log) -> None:
             queued.add(file)
             queue.append((file, path, query))
 
+    def done(file: str, body: bytes, links: list[tuple[str, str]], indexed: bool) -> None:
+        for link in links:
+            follow(*link)
+        if indexed:
+            edition.indexed.add(file)
+        report.pages += file.endswith(".html")
+        _put(folder / file, body)
+        written.append(file)
+        if len(written) % 1000 == 0:
+            log(f"{len(written)} files written, {len(queue)} waiting")
+
     for seed in seeds:
         path, _, query = seed.partition("?")
         follow(path, query)
     search_page, links = edition.rewrite_html(edition.search_page(), "search/index.html")   # its script too
-    _put(folder / "search" / "index.html", search_page)
-    report.pages += 1
-    for link in links:
-        follow(*link)
-    written = 0
-    while queue:
-        file, path, query = queue.popleft()
-        body = edition.get(path, query)
-        if body is None:
-            raise PublishError(f"{path}{'?' + query if query else ''} answered no page, but a page links to it; "
-                               "report this as a bug of kb publish")
-        if file.endswith(".html"):
-            body, links = edition.rewrite_html(body, file)
-            if b"data-pagefind-body" in body:
-                edition.indexed.add(file)
-            for link in links:
-                follow(*link)
-            report.pages += 1
-        elif file.endswith(".atom"):
-            body = edition.rewrite_feed(body)
-        _put(folder / file, body)
-        written += 1
-        if written % 1000 == 0:
-            log(f"{written} files written, {len(queue)} to go")
+    done("search/index.html", search_page, links, False)
+    if procs <= 1:
+        while queue:
+            done(*edition.render(*queue.popleft()))
+    else:
+        _render_in_workers(edition, queue, done, procs, references)
+    if kb.generation != generation:
+        raise PublishError("a build finished while this edition was being written, so its pages are of two builds; "
+                           "publish again")
     _bibliography(edition, kb, folder)
-    _put(folder / MANIFEST, json.dumps({"generation": kb.generation, "base_url": edition.base_url,
+    _put(folder / MANIFEST, json.dumps({"generation": generation, "base_url": edition.base_url,
                                         "made_by": "kb publish", "indexed": sorted(edition.indexed)}, indent=1).encode())
 
 
-def _prime_references(kb) -> None:
+CHUNK = 40          # pages a worker renders per task
+
+
+def _render_in_workers(edition: Edition, queue: deque, done, procs: int, references: dict) -> None:
+    """Pages rendered by `procs` spawned processes, a chunk at a time, while this one follows the
+    links each chunk brings and submits the next chunks."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    values = edition.settings.as_dict()
+    with ProcessPoolExecutor(procs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
+                             initargs=(values, edition.base_url, references)) as pool:
+        running: set = set()
+        while queue or running:
+            while queue and len(running) < 2 * procs:
+                chunk = [queue.popleft() for _ in range(min(CHUNK, len(queue)))]
+                running.add(pool.submit(_render_chunk, chunk))
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                try:
+                    rendered, left_out = future.result()
+                except BrokenProcessPool:
+                    raise PublishError("a process rendering pages stopped (out of memory, or killed); "
+                                       "publish again, or with --procs 1") from None
+                for name, count in left_out.items():
+                    edition.left_out[name] = edition.left_out.get(name, 0) + count
+                for result in rendered:
+                    done(*result)
+
+
+_worker: Edition | None = None
+
+
+def _start_worker(values: dict, base_url: str, references: dict) -> None:
+    global _worker
+    _worker = Edition(Settings.load(values, environ={}), base_url)
+    _worker.context = _worker.app.app_context()
+    _worker.context.push()
+    prime("reference", references)
+
+
+def _render_chunk(chunk: list[tuple[str, str, str]]) -> tuple[list, dict]:
+    assert _worker is not None
+    _worker.left_out = {}
+    return [_worker.render(*item) for item in chunk], _worker.left_out
+
+
+def _formatted_references(kb) -> dict[tuple[str, str], str]:
     """Every source's reference in each style, in one pandoc run per style (a source page formats
     its one reference alone: 60 ms a page, 30 s for 500 sources in three styles)."""
     from kb.citations import Document, format_documents
-    from webapp.kbstore import prime
     sources = kb.sources()
     keys = sorted(sources)
+    found = {}
     for style in STYLES:
         formatted = format_documents([Document([sources[key]]) for key in keys], style, "html")
-        prime("reference", {(key, style): done.entries[0] for key, done in zip(keys, formatted) if done.entries})
+        found.update({(key, style): done.entries[0] for key, done in zip(keys, formatted) if done.entries})
+    return found
 
 
 def _bibliography(edition: Edition, kb, folder: Path) -> None:

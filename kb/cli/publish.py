@@ -16,8 +16,10 @@ from .common import Context, pass_ctx
                                  "feeds name it; links between pages are relative). Default: the BASE_URL setting.")
 @click.option("--zip", "zip_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the edition as one zip file, to carry or send.")
+@click.option("--procs", type=click.IntRange(1, 16), default=None,
+              help="Processes rendering pages (default: one per core, at most 4, from 500 cases; else 1).")
 @pass_ctx
-def publish(obj: Context, folder: Path, base_url: str | None, zip_path: Path | None) -> None:
+def publish(obj: Context, folder: Path, base_url: str | None, zip_path: Path | None, procs: int | None) -> None:
     """Write a static edition of the current build to FOLDER: every page a signed-out reader sees
     on the server, the exports as files, and search with facets that works without a server
     (Pagefind). Drafts and everything for reviewers are left out.
@@ -36,7 +38,7 @@ def publish(obj: Context, folder: Path, base_url: str | None, zip_path: Path | N
         click.echo(f"warning: citations and feeds will name {settings.base_url} (the default BASE_URL); "
                    "pass --base-url with the edition's address", err=True)
     try:
-        report = run_publish(settings, folder, base_url=base_url, zip_path=zip_path,
+        report = run_publish(settings, folder, base_url=base_url, zip_path=zip_path, procs=procs,
                              log=lambda message: click.echo(message, err=True))
     except KbError as exc:
         raise click.ClickException(str(exc)) from None
