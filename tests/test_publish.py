@@ -257,12 +257,12 @@ def test_opened_from_a_folder_the_search_page_says_how_to_serve_it(browser, ship
 # --- a small collection: drafts, incremental and atomic writes, zip, refusals --------------------------
 
 @pytest.fixture
-def small(kb_root, tmp_path, monkeypatch):
-    monkeypatch.delenv("KB_DATABASE_URL", raising=False)
+def small(kb_root, tmp_path, db_url):
+    """Three cases, one a draft, built on SQLite and on PostgreSQL (its search in the database)."""
     root = kb_root({"published-one.md": case_text("published-one", title="Published one"),
                     "published-two.md": case_text("published-two", title="Published two"),
                     "secret-draft.md": case_text("secret-draft", title="Zanzibar draft", status="draft")})
-    settings = Settings.load({"ROOT": str(root), "BASE_URL": BASE}, environ={})
+    settings = Settings.load({"ROOT": str(root), "BASE_URL": BASE, "DATABASE_URL": db_url}, environ={})
     build(settings)
     return settings, tmp_path / "out" / "site"
 

@@ -23,6 +23,7 @@ import json
 import os
 import posixpath
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,7 @@ from kb.settings import Settings
 from webapp.kbstore import prime
 
 HOST = "edition.invalid"       # the host pages are rendered for: links to it are the edition's own
-DEFAULT_STYLE = "apa"
+DEFAULT_STYLE = "apa"          # the style of /cases/<id> with no `style` (webapp.cases.chosen_style)
 VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,80}")   # a path part or parameter value a file may be named by
 SEARCH_PARAMS = {"q", "sort", *(facet.param for facet in FACETS if facet.indexed)}
 # endpoint -> the query parameters a page of it may have (each becomes part of the file's name)
@@ -66,7 +67,6 @@ FILTERED = {"evidence.evidence_list", "findings.ledger", "search.search_csv", "e
 FEEDS = {"theme": "themes", "region": "regions", "concept": "concepts"}
 EXPORTS = ("/search.csv", "/evidence.csv", "/evidence-map.eppi.json", "/feed.atom")   # the server's, as files
 BIBLIOGRAPHY = {"bib": "bibtex", "ris": "ris", "json": "csl-json"}   # exports/sources.* and exports/case-studies.*
-TEXT_SUFFIXES = {".html", ".atom", ".xml"}
 MAX_PAGES = 500_000            # a bound on the crawl, far above any collection's page count
 
 
@@ -110,7 +110,9 @@ class Edition:
         self.base_url = base_url.rstrip("/")
         self.base = urlsplit(self.base_url)
         self.settings = settings
-        self.app: Flask = create_app(Settings.load({**settings.as_dict(), "BASE_URL": self.base_url or f"http://{HOST}"},
+        # no one signs in to an edition: a key of its own (a team's hosts refuse to start without one)
+        self.app: Flask = create_app(Settings.load({**settings.as_dict(), "BASE_URL": self.base_url or f"http://{HOST}",
+                                                    "SECRET_KEY": secrets.token_hex(32), "SECRET_KEY_FILE": None},
                                                    environ={}))
         self.app.config["STATIC_EDITION"] = True
         self.app.jinja_env.globals["edition_marks"] = edition_marks
@@ -119,6 +121,12 @@ class Edition:
         self.left_out: dict[str, int] = {}
         self._files: dict[tuple[str, str], str | None] = {}
         self.indexed: set[str] = set()          # the pages Pagefind indexes (the case pages, default style)
+
+    def close(self) -> None:
+        """The app's knowledge base closed: its connections returned, its engine disposed."""
+        opened = self.app.extensions["kb"]["kb"]
+        if opened is not None:
+            opened.close()
 
     # --- which file a URL is ---------------------------------------------------------------------
 
@@ -337,6 +345,8 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
     except OSError as exc:     # a folder that cannot be written, a full disk: said plainly, the old edition kept
         raise PublishError(f"{exc.filename or out}: {exc.strerror or exc}; the previous edition, if any, is "
                            "unchanged") from None
+    finally:
+        edition.close()
     report.left_out = dict(sorted(edition.left_out.items(), key=lambda kv: -kv[1]))
     report.seconds = time.perf_counter() - started
     return report
@@ -484,7 +494,7 @@ _worker: Edition | None = None
 
 def _start_worker(values: dict, base_url: str, references: dict) -> None:
     global _worker
-    _worker = Edition(Settings.load(values, environ={}), base_url)
+    _worker = Edition(Settings.load(values, environ={}), base_url)   # closed when the process ends
     _worker.context = _worker.app.app_context()
     _worker.context.push()
     prime("reference", references)
