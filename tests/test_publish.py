@@ -404,3 +404,32 @@ def test_the_ledger_lists_its_groups_in_order():
     entries = {f"c{n}": CaseLedger(f"c{n}", f"Case {n}", output_move="failure", harm_move="improved") for n in range(3)}
     groups = {"c0": ("zeta", "alpha"), "c1": ("mid",), "c2": ("alpha",)}
     assert list(ledger(entries, groups).groups) == ["alpha", "mid", "zeta"]
+
+
+def test_a_case_text_that_looks_like_markup_stays_text_in_search_results(kb_root, tmp_path, browser, monkeypatch):
+    """Pagefind's excerpt is HTML put into the results list: words of a case that look like a tag
+    must arrive escaped, never as an element (an attacker's content file)."""
+    monkeypatch.delenv("KB_DATABASE_URL", raising=False)
+    hostile = "Officers wrote `<img src=x onerror=alert(1)>` and <b>bold</b> on the zorblax form."
+    root = kb_root({"hostile.md": case_text("hostile", title="Zorblax forms", body=f"## Context\n\n{hostile}\n")})
+    settings = Settings.load({"ROOT": str(root), "BASE_URL": BASE}, environ={})
+    build(settings)
+    folder = tmp_path / "site"
+    publish(settings, folder)
+    process, url = static_server(folder)
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        page.goto(f"{url}/search/index.html?q=zorblax")
+        page.wait_for_selector("#edition-hits li.hit")
+        page.goto(f"{url}/search/index.html?q=onerror")
+        page.wait_for_selector("#edition-hits li.hit")
+        assert page.locator("#edition-hits img, #edition-hits b, #edition-hits script").count() == 0
+        assert "<img src=x onerror=alert(1)>" in page.inner_text("#edition-hits")
+    finally:
+        context.close()
+        process.terminate()
+        process.wait(timeout=10)
+    assert dialogs == []
