@@ -128,3 +128,15 @@ def test_any_search_is_a_feed_newest_change_first(client):
     page = client.get("/search?q=police").get_data(as_text=True)
     assert 'type="application/atom+xml" title="This search, newest change first" href="/search.atom?q=police"' in page
     assert client.get("/search.atom?sort=nonsense").status_code == 400
+
+
+def test_pages_stop_where_requests_may_go(client, monkeypatch):
+    """"Next" never leads past the last page a request may ask for (it answered 400: the static
+    edition's crawl found it at 10,000 cases), and the page says the rest needs a narrower search."""
+    from webapp import search as search_view
+    monkeypatch.setattr(search_view, "MAX_PAGE", 1)
+    response = client.get("/search?limit=1")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Page 1 of 1 (the first 1 pages" in text and 'rel="next"' not in text
+    assert client.get("/search?limit=1&page=2").status_code == 400

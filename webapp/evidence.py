@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from kb.knowledgebase import EVIDENCE_PARAMS, EVIDENCE_SORTS
 from webapp.cases import chosen_style
 from webapp.kbstore import can_see_drafts, get_kb, memo, url_with
-from webapp.search import FILTERS, MAX_PAGE, checked_values, display, int_arg, toggled
+from webapp.search import FILTERS, MAX_PAGE, checked_values, display, int_arg, page_count, toggled
 
 bp = Blueprint("evidence", __name__)
 PAGE_SIZE = 50
@@ -74,7 +74,7 @@ def evidence_list():
              for param in EVIDENCE_PARAMS for value in chosen[param] if value]
     return render_template("evidence/list.html", found=found, rows=rows, searched=searched,
                            query=request.args.get("q", ""), panels=panels, chips=chips, page=page, limit=limit,
-                           pages=max(1, -(-found.total // limit)), sort=options["sort"], sorts=SORT_LABELS,
+                           pages=page_count(found.total, limit), sort=options["sort"], sorts=SORT_LABELS,
                            min_strength=options["min_strength"], reconciled=options["reconciled"], style=style)
 
 

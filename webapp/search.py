@@ -19,6 +19,12 @@ FACET_PARAM = {facet.name: facet.param for facet in FACETS}
 MAX_PAGE = 500
 
 
+def page_count(total: int, limit: int) -> int:
+    """Pages of `total` results, `limit` a page: never more than a request may ask for (MAX_PAGE),
+    so "Next" never leads to a page that answers 400."""
+    return max(1, min(MAX_PAGE, -(-total // limit)))
+
+
 def checked_values(args, params) -> dict[str, list[str]]:
     """URL parameter -> its values, each checked against its facet's vocabulary or form (400 if not)."""
     vocab = get_vocab()
@@ -129,7 +135,7 @@ def search():
                  url_with(**toggled(FACET_PARAM[field], value))) for value, count in counts.items()])
               for field, counts in result.facets.items() if counts]
     return render_template("search/results.html", result=result, page=page, limit=limit, sort=sort,
-                           pages=max(1, -(-result.total // limit)), chips=chips, panels=panels, sorts=list(SORTS),
+                           pages=page_count(result.total, limit), chips=chips, panels=panels, sorts=list(SORTS),
                            verdicts=get_kb().verdicts(can_see_drafts()))
 
 
