@@ -44,7 +44,7 @@ from kb.citations import STYLES, export
 from kb.errors import KbError
 from kb.facets import FACETS
 from kb.settings import Settings
-from webapp.kbstore import prime
+from webapp.kbstore import get_kb, prime
 
 HOST = "edition.invalid"       # the host pages are rendered for: links to it are the edition's own
 DEFAULT_STYLE = "apa"          # the style of /cases/<id> with no `style` (webapp.cases.chosen_style)
@@ -301,7 +301,7 @@ class Edition:
         """The edition's search page: the form, the facets and the results filled in by Pagefind."""
         facets = [{"param": f.param, "label": f.label, "vocabulary": f.vocabulary} for f in FACETS if f.indexed]
         with self.app.test_request_context("/search", base_url=f"http://{HOST}"):
-            from webapp.kbstore import get_kb, label
+            from webapp.kbstore import label
             vocab = get_kb().vocabulary
             labels = {f["param"]: {value: label(f["vocabulary"], value) for value in vocab.values(f["vocabulary"])}
                       for f in facets if f["vocabulary"]}
@@ -327,7 +327,7 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
             staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.publishing-", dir=out.parent))
             try:
                 with edition.app.app_context():
-                    _write_pages(edition, staging, report, log, procs or _default_procs(settings))
+                    _write_pages(edition, staging, report, log, procs)
                 report.render_seconds = time.perf_counter() - started
                 if run_pagefind and _same_files(staging, out, edition.indexed) and (out / "pagefind").is_dir():
                     shutil.copytree(out / "pagefind", staging / "pagefind", copy_function=_link)   # nothing new to index
@@ -352,15 +352,9 @@ def publish(settings: Settings, out: Path, *, base_url: str | None = None, zip_p
     return report
 
 
-def _default_procs(settings: Settings) -> int:
-    """Two worker processes for a large collection on a machine with two cores or more (starting
-    them costs about 2 s); one, in this process, otherwise."""
-    from kb.knowledgebase import KnowledgeBase
-    kb = KnowledgeBase(settings)
-    try:
-        cases = len(kb.cases())
-    finally:
-        kb.close()
+def _default_procs(cases: int) -> int:
+    """Worker processes for a large collection (one per core, at most 4; starting them costs about
+    2 s); none, rendering in this process, for a small one."""
     return min(4, os.cpu_count() or 1) if cases >= 500 else 1
 
 
@@ -407,15 +401,17 @@ def _link(source: str, target: str) -> None:
 MANIFEST = "edition.json"
 
 
-def _write_pages(edition: Edition, folder: Path, report: Report, log, procs: int) -> None:
+def _write_pages(edition: Edition, folder: Path, report: Report, log, procs: int | None) -> None:
     """Crawl from the home page, every case and the feeds; write each file. With `procs` > 1 the
     pages are rendered by that many worker processes (each with its own app), this one following
     the links and writing the files."""
-    kb = _kb(edition)
+    kb = get_kb()
     generation = kb.generation
+    cases = kb.cases()
+    procs = procs or _default_procs(len(cases))
     seeds = ["/", "/themes", "/regions", "/evidence", "/evidence-map", "/ledger", "/charts", "/verdicts",
-             *EXPORTS, *(f"/cases/{c.id}" for c in kb.cases()),
-             *(f"/search.atom?{FEED}={name}" for FEED, name in _feed_terms(kb))]
+             *EXPORTS, *(f"/cases/{c.id}" for c in cases),
+             *(f"/search.atom?{kind}={name}" for kind in FEEDS for name in kb.term_counts(kind))]
     references = _formatted_references(kb, procs)
     prime("reference", references)
     queue: deque[tuple[str, str, str]] = deque()     # (file, path, query), each file once
@@ -540,16 +536,6 @@ def _bibliography(edition: Edition, kb, folder: Path) -> None:
     for suffix, output_format in BIBLIOGRAPHY.items():
         _put(folder / "exports" / f"sources.{suffix}", export(output_format, sources, [], edition.base_url).encode())
         _put(folder / "exports" / f"case-studies.{suffix}", export(output_format, [], cases, edition.base_url).encode())
-
-
-def _kb(edition: Edition):
-    from webapp.kbstore import get_kb
-    return get_kb()
-
-
-def _feed_terms(kb) -> list[tuple[str, str]]:
-    return [(param, name) for param, kind in (("theme", "theme"), ("concept", "concept"), ("region", "region"))
-            for name in kb.term_counts(kind)]
 
 
 def _put(path: Path, data: bytes) -> None:
